@@ -1,0 +1,51 @@
+"""A small ReLU CNN with a global-average-pooling head."""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from xaibench.models.base import Architecture
+from xaibench.registries import ARCHITECTURES
+
+
+def conv_block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU())
+
+
+@ARCHITECTURES.register
+class SmallCNN(Architecture):
+    """Small CNN: three conv-ReLU blocks with two max-pools, global average pooling, linear head.
+
+    >>> model = SmallCNN(SmallCNN.Config(), (1, 32, 32), num_classes=4)
+    >>> model(torch.zeros(2, 1, 32, 32)).shape
+    torch.Size([2, 4])
+    """
+
+    name = "small_cnn"
+    version = "1"
+    modality = "image"
+    cam_layer = "features.4"  # the last conv block, 8x8 at 32 px
+    lrp_supported = True
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        width: int = 16
+
+    def __init__(self, config: Config, input_shape: tuple[int, ...], num_classes: int,
+                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
+        super().__init__(config, input_shape, num_classes, mean, std)
+        w = config.width
+        self.features = nn.Sequential(
+            conv_block(input_shape[0], w), nn.MaxPool2d(2),
+            conv_block(w, 2 * w), nn.MaxPool2d(2),
+            conv_block(2 * w, 4 * w),
+        )
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(4 * w, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.pool(self.features(self.normalization(x)))
+        return self.classifier(h.flatten(1))
