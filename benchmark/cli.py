@@ -1,0 +1,113 @@
+"""The `xaibench` command: run a suite, render the leaderboard, list components."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from xaibench.errors import XaibenchError
+
+KINDS = ("tasks", "architectures", "methods", "explainers", "metrics")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xaibench",
+        description="Benchmark interpretability-oriented training methods: train every method x architecture x "
+                    "task x seed, explain each model, score the explanations, and render a leaderboard.",
+        epilog="Examples:\n  xaibench run                       the default suite -> results/LEADERBOARD.md\n"
+               "  xaibench run my_suite.yaml --plugin my_method.py\n"
+               "  xaibench leaderboard --out LEADERBOARD.md\n  xaibench list methods",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a benchmark suite (resumes: finished cells are skipped)",
+                         description="Validate SUITE, train the missing models, explain and score them, write one "
+                                     "record per cell to the results directory, then write the leaderboard.")
+    run.add_argument("suite", nargs="?", default=None,
+                     help="a suite YAML file or the name of a built-in suite (default: 'default')")
+    run.add_argument("--results", default="results", metavar="DIR", help="result store directory (default: results)")
+    run.add_argument("--plugin", action="append", default=[], metavar="FILE",
+                     help="a Python file that registers components; may be repeated")
+    run.add_argument("--out", default=None, metavar="FILE",
+                     help="where to write the leaderboard (default: DIR/LEADERBOARD.md)")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    board = sub.add_parser("leaderboard", help="render the leaderboard from stored results",
+                           description="Render every record in the results directory as a markdown leaderboard.")
+    board.add_argument("--results", default="results", metavar="DIR", help="result store directory (default: results)")
+    board.add_argument("--out", default=None, metavar="FILE", help="output file (default: print to stdout)")
+
+    lst = sub.add_parser("list", help="list registered components with a one-line description",
+                         description="List tasks, architectures, methods, explainers or metrics (default: all).")
+    lst.add_argument("kind", nargs="?", choices=KINDS, help="which registry to list")
+    lst.add_argument("--plugin", action="append", default=[], metavar="FILE", help="load a plugin file first")
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from xaibench.config import load_suite
+
+    suite = load_suite(args.suite, tuple(args.plugin))  # validates everything before any work
+
+    from xaibench.leaderboard.markdown import render_markdown
+    from xaibench.runner import Runner
+    from xaibench.store import ResultStore, write_atomic
+
+    store = ResultStore(args.results)
+    summary = Runner(suite, store, quiet=args.quiet).run()
+    records = [r for r in (store.get("records", k) for k in summary.record_keys) if r is not None]
+    out = Path(args.out) if args.out else Path(args.results) / "LEADERBOARD.md"
+    write_atomic(out, render_markdown(records).encode())
+    print(f"trained {summary.trained} models, wrote {summary.records_written} records, "
+          f"skipped {summary.cells_skipped} finished cells; leaderboard: {out}")
+    if summary.failures:
+        print(f"{len(summary.failures)} cell(s) failed (details in {Path(args.results) / 'failures'}):", file=sys.stderr)
+        for label, error in summary.failures:
+            print(f"  {label}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from xaibench.leaderboard.markdown import render_markdown
+    from xaibench.store import ResultStore, write_atomic
+
+    if not Path(args.results).is_dir():
+        raise XaibenchError(f"--results {args.results}: no such directory (run `xaibench run` first)")
+    text = render_markdown(ResultStore(args.results).records())
+    if args.out:
+        write_atomic(Path(args.out), text.encode())
+        print(f"leaderboard: {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from xaibench.plugins import load_plugin_file
+    from xaibench.registries import REGISTRIES
+
+    for plugin in args.plugin:
+        load_plugin_file(plugin)
+    for kind in [args.kind] if args.kind else KINDS:
+        registry = REGISTRIES[kind]
+        print(f"{kind}:")
+        width = max((len(n) for n in registry.names()), default=0)
+        for name in registry.names():
+            print(f"  {name:<{width}}  {registry.get(name).description()}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"run": cmd_run, "leaderboard": cmd_leaderboard, "list": cmd_list}[args.command](args)
+    except XaibenchError as err:
+        print(f"xaibench: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

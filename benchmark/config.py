@@ -1,0 +1,199 @@
+"""Suite files: YAML, resolved and validated completely before any work starts.
+
+Every problem is a `ConfigError` whose one line names the file and the key, e.g.
+``my.yaml: methods[0]: unknown method 'ermm'; did you mean 'erm'?``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from xaibench.budget import Budget
+from xaibench.component import config_dict, config_hash, parse_config, stable_hash
+from xaibench.errors import ConfigError, UnknownNameError, did_you_mean
+from xaibench.plugins import load_plugin_file
+from xaibench.registries import REGISTRIES
+
+SUITES_DIR = Path(__file__).parent / "suites"
+COMPONENT_KINDS = ("tasks", "architectures", "methods", "explainers", "metrics")
+TOP_LEVEL_KEYS = ("name", "description", "seeds", "data_seed", "budget", "evaluation", "plugins", *COMPONENT_KINDS)
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+    """How models are scored: explanation metrics use the first ``n_samples`` test samples."""
+
+    n_samples: int = 256
+    batch_size: int = 128
+
+
+@dataclasses.dataclass(frozen=True)
+class ComponentSpec:
+    """One resolved suite entry: the registered class and its parsed Config."""
+
+    cls: type
+    config: Any
+    where: str
+
+    @property
+    def name(self) -> str:
+        return self.cls.name
+
+    @property
+    def key(self) -> dict[str, Any]:
+        return {"name": self.cls.name, "version": self.cls.version, "config": config_hash(self.config)}
+
+    @property
+    def label(self) -> str:
+        """The name, plus the parameters that differ from the defaults."""
+        defaults = config_dict(self.cls.make_config())
+        changed = {k: v for k, v in config_dict(self.config).items() if defaults.get(k) != v}
+        return self.name + (f"({', '.join(f'{k}={v}' for k, v in changed.items())})" if changed else "")
+
+
+@dataclasses.dataclass(frozen=True)
+class Suite:
+    name: str
+    source: str
+    seeds: tuple[int, ...]
+    data_seed: int
+    budget: dict[str, Any]  # overrides of each task's Budget
+    evaluation: Evaluation
+    plugins: tuple[str, ...]
+    tasks: tuple[ComponentSpec, ...]
+    architectures: tuple[ComponentSpec, ...]
+    methods: tuple[ComponentSpec, ...]
+    explainers: tuple[ComponentSpec, ...]
+    metrics: tuple[ComponentSpec, ...]
+    hash: str
+
+    def budget_for(self, task: ComponentSpec) -> Budget:
+        return dataclasses.replace(task.cls.budget, **self.budget)
+
+
+def suite_path(name_or_path: str | None) -> Path:
+    """A suite file: an existing path, or the name of a built-in suite (default: ``default``)."""
+    if name_or_path is None:
+        return SUITES_DIR / "default.yaml"
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    builtin = sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))
+    if name_or_path in builtin:
+        return SUITES_DIR / f"{name_or_path}.yaml"
+    raise ConfigError(f"{name_or_path}: no such suite file or built-in suite{did_you_mean(name_or_path, builtin)}")
+
+
+def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] = ()) -> Suite:
+    """Read, resolve and validate a suite; raise ConfigError on the first problem."""
+    import yaml
+
+    path = suite_path(name_or_path)
+    src = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{src}: not valid YAML: {' '.join(str(err).split())}") from err
+    raw = {} if raw is None else raw
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{src}: expected a mapping of keys at the top level, got {type(raw).__name__}")
+    for key in raw:
+        if key not in TOP_LEVEL_KEYS:
+            raise ConfigError(f"{src}: {key}: unknown key{did_you_mean(str(key), TOP_LEVEL_KEYS)}")
+
+    plugins = tuple(_plugin_paths(raw.get("plugins", []), path, src)) + tuple(extra_plugins)
+    for plugin in plugins:
+        load_plugin_file(plugin)
+
+    specs = {kind: tuple(_resolve_entries(raw, kind, src)) for kind in COMPONENT_KINDS}
+    seeds = raw.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(type(s) is int for s in seeds):
+        raise ConfigError(f"{src}: seeds: expected a non-empty list of integers, got {seeds!r}")
+    data_seed = raw.get("data_seed", 0)
+    if type(data_seed) is not int:
+        raise ConfigError(f"{src}: data_seed: expected an integer, got {data_seed!r}")
+    budget = dict(raw.get("budget") or {})
+    parse_config(Budget, budget, f"{src}: budget")
+    evaluation = parse_config(Evaluation, raw.get("evaluation") or {}, f"{src}: evaluation")
+    _check_requirements(specs, src)
+
+    resolved = {kind: [{"name": s.name, "version": s.cls.version, "config": config_dict(s.config)} for s in specs[kind]]
+                for kind in COMPONENT_KINDS}
+    content = {"seeds": seeds, "data_seed": data_seed, "budget": budget,
+               "evaluation": dataclasses.asdict(evaluation), **resolved}
+    return Suite(name=str(raw.get("name", path.stem)), source=src, seeds=tuple(seeds), data_seed=data_seed,
+                 budget=budget, evaluation=evaluation, plugins=plugins, hash=stable_hash(content), **specs)
+
+
+def _plugin_paths(value: Any, suite_file: Path, src: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{src}: plugins: expected a list of file paths, got {value!r}")
+    return [str((suite_file.parent / v) if not Path(v).is_absolute() else Path(v)) for v in value]
+
+
+def _resolve_entries(raw: Mapping[str, Any], kind: str, src: str) -> list[ComponentSpec]:
+    entries = raw.get(kind)
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{src}: {kind}: expected a non-empty list of names, got {entries!r}")
+    registry, specs, seen = REGISTRIES[kind], [], set()
+    for i, entry in enumerate(entries):
+        where = f"{src}: {kind}[{i}]"
+        name, params = _entry_name_params(entry, where)
+        try:
+            cls = registry.get(name)
+        except UnknownNameError as err:
+            raise ConfigError(f"{where}: {err}") from None
+        config = cls.parse_config(params, f"{where}.params")
+        spec = ComponentSpec(cls, config, where)
+        if spec.label in seen:
+            raise ConfigError(f"{where}: '{spec.label}' is listed twice")
+        seen.add(spec.label)
+        specs.append(spec)
+    return specs
+
+
+def _entry_name_params(entry: Any, where: str) -> tuple[str, dict[str, Any]]:
+    if isinstance(entry, str):
+        return entry, {}
+    if isinstance(entry, Mapping):
+        for key in entry:
+            if key not in ("name", "params"):
+                raise ConfigError(f"{where}.{key}: unknown key{did_you_mean(str(key), ('name', 'params'))}")
+        if not isinstance(entry.get("name"), str):
+            raise ConfigError(f"{where}.name: expected a name, got {entry.get('name')!r}")
+        params = entry.get("params") or {}
+        if not isinstance(params, Mapping):
+            raise ConfigError(f"{where}.params: expected a mapping, got {params!r}")
+        return entry["name"], dict(params)
+    raise ConfigError(f"{where}: expected a name or {{name: ..., params: {{...}}}}, got {entry!r}")
+
+
+def _check_requirements(specs: dict[str, tuple[ComponentSpec, ...]], src: str) -> None:
+    """Every metric, method, explainer and architecture must be able to run on every task."""
+    for task in specs["tasks"]:
+        meta = task.cls.meta
+        needs = {
+            "mask": (meta.has_mask, "has no ground-truth masks"),
+            "text": (meta.modality == "text", f"is not text ({meta.modality})"),
+            "time_series": (meta.modality == "time_series", f"is not a time series ({meta.modality})"),
+        }
+        for metric in specs["metrics"]:
+            for req in metric.cls.requires & needs.keys():
+                if not needs[req][0]:
+                    raise ConfigError(f"{metric.where}: metric '{metric.name}' requires {req}, "
+                                      f"but task '{task.name}' {needs[req][1]}")
+        for method in specs["methods"]:
+            if method.cls.requires_mask and not meta.has_mask:
+                raise ConfigError(f"{method.where}: method '{method.name}' requires masks, "
+                                  f"but task '{task.name}' has none")
+        for arch in specs["architectures"]:
+            if arch.cls.modality != meta.modality:
+                raise ConfigError(f"{arch.where}: architecture '{arch.name}' is for {arch.cls.modality} "
+                                  f"data, but task '{task.name}' is {meta.modality}")
+    for explainer in specs["explainers"]:
+        for arch in specs["architectures"]:
+            if "cam_layer" in explainer.cls.requires and not arch.cls.cam_layer:
+                raise ConfigError(f"{explainer.where}: explainer '{explainer.name}' needs a cam_layer, "
+                                  f"which architecture '{arch.name}' does not declare")

@@ -1,0 +1,1 @@
+"""Explainers, metric kernels and the registered metric classes."""

@@ -1,0 +1,91 @@
+"""A bad suite stops the run before any work: one line naming file and key, exit code 2, nothing written."""
+import textwrap
+
+import pytest
+
+from conftest import run_cli
+from xaibench.config import load_suite
+from xaibench.errors import ConfigError
+
+GOOD = """\
+name: t
+seeds: [0]
+tasks: [shapes]
+architectures: [small_cnn]
+methods: [erm]
+explainers: [saliency]
+metrics: [accuracy, pointing_game]
+"""
+
+MASKLESS_TASK_PLUGIN = '''
+from xaibench.registries import TASKS
+from xaibench.tasks.base import TaskMeta
+from xaibench.tasks.images.shapes import Shapes
+
+@TASKS.register
+class ShapesNoMask(Shapes):
+    """Shapes without its masks (a test fixture)."""
+    name = "shapes_nomask"
+    meta = TaskMeta(modality="image", input_shape=(1, 32, 32), num_classes=4, has_mask=False, source="synthetic")
+'''
+
+
+def test_good_suite_resolves(write_suite):
+    suite = load_suite(str(write_suite(GOOD)))
+    assert [m.name for m in suite.metrics] == ["accuracy", "pointing_game"] and suite.seeds == (0,)
+    assert suite.hash == load_suite(str(write_suite(GOOD, "again.yaml"))).hash
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("methods: [erm]", "methods: [ermm]", r"methods\[0\]: unknown method 'ermm'; did you mean 'erm'\?"),
+    ("tasks: [shapes]", "tasks: [shape]", r"tasks\[0\]: unknown task 'shape'; did you mean 'shapes'\?"),
+    ("explainers: [saliency]", "explainers: [saliancy]", r"explainers\[0\]: unknown explainer 'saliancy'; did you mean 'saliency'\?"),
+    ("metrics: [accuracy, pointing_game]", "metrics: [accuracy, pointing_gam]",
+     r"metrics\[1\]: unknown metric 'pointing_gam'; did you mean 'pointing_game'\?"),
+    ("architectures: [small_cnn]", "architectures: [{name: small_cnn, params: {widht: 8}}]",
+     r"architectures\[0\]\.params\.widht: unknown parameter; did you mean 'width'\?"),
+    ("architectures: [small_cnn]", "architectures: [{name: small_cnn, params: {width: eight}}]",
+     r"architectures\[0\]\.params\.width: expected int, got str 'eight'"),
+    ("tasks: [shapes]", "tasks: [{name: shapes, parms: {}}]", r"tasks\[0\]\.parms: unknown key; did you mean 'params'\?"),
+    ("seeds: [0]", "sedes: [0]", r": sedes: unknown key; did you mean 'seeds'\?"),
+    ("seeds: [0]", "seeds: [zero]", r"seeds: expected a non-empty list of integers"),
+    ("seeds: [0]", "seeds: [0]\nbudget: {epochs: 1.5}", r"budget\.epochs: expected int, got float 1\.5"),
+    ("seeds: [0]", "seeds: [0]\nevaluation: {n_sample: 8}", r"evaluation\.n_sample: unknown parameter; did you mean 'n_samples'\?"),
+    ("methods: [erm]", "methods: []", r"methods: expected a non-empty list of names"),
+    ("methods: [erm]", "methods: [erm, erm]", r"methods\[1\]: 'erm' is listed twice"),
+    ("seeds: [0]", "seeds: [0\n", r"not valid YAML"),
+])
+def test_errors_name_file_and_key(write_suite, old, new, message):
+    path = write_suite(GOOD.replace(old, new))
+    with pytest.raises(ConfigError, match=message) as info:
+        load_suite(str(path))
+    assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
+
+
+def test_mask_metric_on_task_without_masks(write_suite, tmp_path):
+    (tmp_path / "nomask.py").write_text(MASKLESS_TASK_PLUGIN)
+    path = write_suite(GOOD.replace("tasks: [shapes]", "tasks: [shapes_nomask]") + "plugins: [nomask.py]\n")
+    with pytest.raises(ConfigError, match=r"metrics\[1\]: metric 'pointing_game' requires mask, "
+                                          r"but task 'shapes_nomask' has no ground-truth masks"):
+        load_suite(str(path))
+
+
+def test_unknown_suite_name():
+    with pytest.raises(ConfigError, match=r"defualt: no such suite file or built-in suite; did you mean 'default'\?"):
+        load_suite("defualt")
+
+
+def test_broken_plugin_named(write_suite, tmp_path):
+    (tmp_path / "broken.py").write_text("raise RuntimeError('boom')\n")
+    with pytest.raises(ConfigError, match=r"plugin .*broken\.py: failed to import: RuntimeError: boom"):
+        load_suite(str(write_suite(GOOD + "plugins: [broken.py]\n")))
+
+
+def test_cli_exit_code_2_and_nothing_written(write_suite, tmp_path):
+    path = write_suite(GOOD.replace("methods: [erm]", "methods: [ermm]"))
+    results = tmp_path / "results"
+    proc = run_cli("run", str(path), "--results", str(results), "--quiet")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"xaibench: error: {path}: methods[0]: unknown method 'ermm'; did you mean 'erm'?"]
+    assert not results.exists() and proc.stdout == ""
