@@ -37,11 +37,13 @@ class Explainer(Component):
         self.model = model
         self.cfg = self.make_config(config)
         self._handles: list[Any] = []
-        self._was_training: bool | None = None
+        self._was_training: dict[nn.Module, bool] | None = None  # per module: mixed modes survive
 
     # -- context management -------------------------------------------------------------
     def __enter__(self) -> Explainer:
-        self._was_training = self.model.training
+        if self._was_training is not None:
+            raise RuntimeError(f"explainer '{self.name}' is already active: do not nest its `with` blocks")
+        self._was_training = {m: m.training for m in self.model.modules()}
         self.model.eval()
         try:
             self.setup()
@@ -54,12 +56,15 @@ class Explainer(Component):
         self._restore()
 
     def _restore(self) -> None:
-        for handle in reversed(self._handles):
-            handle.remove()
-        self._handles.clear()
-        self.teardown()
-        self.model.train(bool(self._was_training))
-        self._was_training = None
+        try:
+            for handle in reversed(self._handles):
+                handle.remove()
+            self._handles.clear()
+            self.teardown()
+        finally:  # the modes come back even if a hook refuses to go
+            for module, training in (self._was_training or {}).items():
+                module.training = training
+            self._was_training = None
 
     def setup(self) -> None:
         """Install hooks (register their handles with ``add_hook``)."""

@@ -1,0 +1,140 @@
+"""Deletion / insertion curves and their AUCs (Petsiuk et al. 2018, RISE), batched. Spec: METRICS.md §1.
+
+Pixels are changed in order of decreasing r (``maps.rank_scores``), s = ceil(HW / n_steps) per step, all channels
+of a pixel together; curve s_k = p_c(x_k) for k = 0..n, n = ceil(HW / s); AUC = trapezoid over
+t_k = min(k s, HW) / HW. All N (n + 1) images are built on the fly and evaluated in chunks of ``eval_batch_size``.
+
+>>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
+>>> x, A = torch.rand(3, 1, 4, 4), torch.rand(3, 1, 4, 4)
+>>> t, curves = deletion_curve(model, x, A, torch.tensor([0, 1, 0]), n_steps=5)
+>>> t.tolist(), curves.shape
+([0.0, 0.25, 0.5, 0.75, 1.0], torch.Size([3, 5]))
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+from torch import nn
+
+from .maps import Pooling, pool, rank_scores
+
+Substrate = Literal["zeros", "blur", "mean"]
+Start = Literal["blur", "zeros"]
+
+
+def gaussian_kernel(klen: int = 11, sigma: float = 5.0) -> torch.Tensor:
+    """RISE's ``gkern``: scipy ``gaussian_filter(delta, sigma)`` on a klen x klen grid (mode 'reflect', truncate 4),
+    i.e. the Gaussian's tails folded back into the window, summing to 1. float64, klen x klen."""
+    radius = int(4.0 * sigma + 0.5)
+    j = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    w = torch.exp(-0.5 * (j / sigma) ** 2)
+    w = w / w.sum()
+    m = torch.arange(klen).view(-1, 1) + j.long().view(1, -1)  # source index of each tap, before reflection
+    m = m % (2 * klen)
+    m = torch.where(m >= klen, 2 * klen - 1 - m, m)  # half-sample symmetric reflection, period 2 klen
+    k1 = ((m == klen // 2).double() * w).sum(1)
+    return torch.outer(k1, k1)  # the filter is separable and so is the delta
+
+
+def blur(x: torch.Tensor, klen: int = 11, sigma: float = 5.0) -> torch.Tensor:
+    """Per-channel Gaussian blur with zero padding (as RISE), same shape and dtype as x (N x C x H x W)."""
+    c = x.shape[1]
+    k = gaussian_kernel(klen, sigma).to(x.device, x.dtype).expand(c, 1, klen, klen)
+    return nn.functional.conv2d(x, k, padding=klen // 2, groups=c)
+
+
+def step_sizes(hw: int, n_steps: int = 100) -> tuple[int, int]:
+    """(s, n): pixels per step s = ceil(HW / n_steps) and number of steps n = ceil(HW / s)."""
+    s = math.ceil(hw / n_steps)
+    return s, math.ceil(hw / s)
+
+
+def auc(t: torch.Tensor, curves: torch.Tensor) -> torch.Tensor:
+    """Trapezoid area of each curve (N x K) over the grid t (K), float64."""
+    return torch.trapezoid(curves.double(), t.double().to(curves.device), dim=-1)
+
+
+def _device(model: nn.Module, x: torch.Tensor) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else x.device
+
+
+def perturbation_curve(model: nn.Module, start: torch.Tensor, end: torch.Tensor, r: torch.Tensor,
+                       target: torch.Tensor, *, n_steps: int = 100,
+                       eval_batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """Curves p_c(x_k), x_k = ``start`` with its top min(k s, HW) pixels by r replaced by ``end``.
+
+    Returns t (n + 1, float64) and curves (N x (n + 1), float64).
+    """
+    n_img, _, h, w = start.shape
+    if r.shape != (n_img, h, w):
+        raise ValueError(f"ranking of shape {tuple(r.shape)} does not match inputs {tuple(start.shape)}")
+    hw = h * w
+    s, n = step_sizes(hw, n_steps)
+    device = _device(model, start)
+    start, end, target = start.to(device), end.to(device), target.to(device)
+    # pos[i, p] = rank of pixel p in sample i (0 = most relevant): x_k changes exactly the pixels with pos < k s.
+    order = r.to(device).flatten(1).argsort(1, descending=True)
+    pos = torch.empty_like(order).scatter_(1, order, torch.arange(hw, device=device).expand(n_img, hw))
+    total = n_img * (n + 1)
+    probs = torch.empty(total, dtype=torch.float64, device=device)
+    with torch.no_grad():
+        for lo in range(0, total, eval_batch_size):
+            p = torch.arange(lo, min(lo + eval_batch_size, total), device=device)
+            i, k = p // (n + 1), p % (n + 1)
+            changed = pos[i] < (k * s).clamp(max=hw).unsqueeze(1)
+            images = torch.where(changed.view(-1, 1, h, w), end[i], start[i])
+            probs[p] = model(images).softmax(-1).gather(1, target[i].view(-1, 1)).squeeze(1).double()
+    t = (torch.arange(n + 1, dtype=torch.float64) * s).clamp(max=hw) / hw
+    return t, probs.view(n_img, n + 1)
+
+
+def deletion_curve(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torch.Tensor, *,
+                   index: torch.Tensor | None = None, n_steps: int = 100, substrate: Substrate = "zeros",
+                   mean: Sequence[float] | torch.Tensor | None = None, pooling: Pooling = "sum,abs",
+                   eval_batch_size: int = 256, tie_seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Deletion curve x -> substrate (``zeros``; ``blur``; ``mean`` = the given per-channel ``mean``)."""
+    if substrate == "zeros":
+        end = torch.zeros_like(x)
+    elif substrate == "blur":
+        end = blur(x)
+    elif substrate == "mean":
+        if mean is None:
+            raise ValueError("substrate='mean' needs the per-channel training mean")
+        end = torch.as_tensor(mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1).expand_as(x)
+    else:
+        raise ValueError(f"unknown substrate {substrate!r}; choose from zeros, blur, mean")
+    r = rank_scores(pool(A, pooling), index, tie_seed)
+    return perturbation_curve(model, x, end, r, target, n_steps=n_steps, eval_batch_size=eval_batch_size)
+
+
+def insertion_curve(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torch.Tensor, *,
+                    index: torch.Tensor | None = None, n_steps: int = 100, start: Start = "blur",
+                    pooling: Pooling = "sum,abs", eval_batch_size: int = 256,
+                    tie_seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Insertion curve ``start`` -> x, start = blur(x) (RISE) or zeros."""
+    if start not in ("blur", "zeros"):
+        raise ValueError(f"unknown start {start!r}; choose from blur, zeros")
+    x0 = blur(x) if start == "blur" else torch.zeros_like(x)
+    r = rank_scores(pool(A, pooling), index, tie_seed)
+    return perturbation_curve(model, x0, x, r, target, n_steps=n_steps, eval_batch_size=eval_batch_size)
+
+
+def deletion_auc(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torch.Tensor, *,
+                 index: torch.Tensor | None = None, n_steps: int = 100, substrate: Substrate = "zeros",
+                 mean: Sequence[float] | torch.Tensor | None = None, pooling: Pooling = "sum,abs",
+                 eval_batch_size: int = 256, tie_seed: int = 0) -> torch.Tensor:
+    """Deletion AUC per sample (float64, lower is better)."""
+    return auc(*deletion_curve(model, x, A, target, index=index, n_steps=n_steps, substrate=substrate, mean=mean,
+                               pooling=pooling, eval_batch_size=eval_batch_size, tie_seed=tie_seed))
+
+
+def insertion_auc(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torch.Tensor, *,
+                  index: torch.Tensor | None = None, n_steps: int = 100, start: Start = "blur",
+                  pooling: Pooling = "sum,abs", eval_batch_size: int = 256, tie_seed: int = 0) -> torch.Tensor:
+    """Insertion AUC per sample (float64, higher is better)."""
+    return auc(*insertion_curve(model, x, A, target, index=index, n_steps=n_steps, start=start, pooling=pooling,
+                                eval_batch_size=eval_batch_size, tie_seed=tie_seed))

@@ -1,0 +1,89 @@
+"""Pure tensor helpers shared by every metric: channel pooling, per-sample minmax, ranking with tie noise.
+
+Spec: METRICS.md §0.
+
+>>> A = torch.tensor([[[[1., -3.]], [[2., 1.]]]])  # N=1, C=2, H=1, W=2
+>>> pool(A).tolist(), pool(A, "max-norm").tolist()
+([[[3.0, 2.0]]], [[[2.0, 3.0]]])
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+import torch
+
+Pooling = Literal["sum,abs", "sum,pos", "sum", "max-norm", "l1-norm", "l2-norm", "l2-norm,sq"]
+POOLINGS: tuple[str, ...] = ("sum,abs", "sum,pos", "sum", "max-norm", "l1-norm", "l2-norm", "l2-norm,sq")
+TIE_NOISE = 1e-4
+
+
+def pool(A: torch.Tensor, mode: Pooling = "sum,abs") -> torch.Tensor:
+    """Pool attributions N x C x H x W (or N x H x W, taken as C = 1) over channels to one N x H x W map."""
+    if A.dim() == 3:
+        A = A.unsqueeze(1)
+    if mode == "sum,abs":
+        return A.sum(1).abs()
+    if mode == "sum,pos":
+        return A.sum(1).clamp(min=0)
+    if mode == "sum":
+        return A.sum(1)
+    if mode == "max-norm":
+        return A.abs().amax(1)
+    if mode == "l1-norm":
+        return A.abs().sum(1)
+    if mode == "l2-norm":
+        return A.pow(2).sum(1).sqrt()
+    if mode == "l2-norm,sq":
+        return A.pow(2).sum(1)
+    raise ValueError(f"unknown pooling {mode!r}; choose from {', '.join(POOLINGS)}")
+
+
+def degenerate(m: torch.Tensor) -> torch.Tensor:
+    """Bool per sample: the map is constant (flagged ``degenerate_map``)."""
+    flat = m.flatten(1)
+    return flat.amax(1) == flat.amin(1)
+
+
+def minmax(m: torch.Tensor) -> torch.Tensor:
+    """Per-sample (m - min) / (max - min) in float64; a constant map becomes 1 if its value is > 0, else 0.
+
+    >>> minmax(torch.tensor([[1., 3.], [2., 2.], [-1., -1.]])).tolist()
+    [[0.0, 1.0], [1.0, 1.0], [0.0, 0.0]]
+    """
+    flat = m.flatten(1).double()
+    lo, hi = flat.amin(1, keepdim=True), flat.amax(1, keepdim=True)
+    const = hi == lo
+    # Guard the division: constant rows get their fixed value below, not 0/0.
+    out = (flat - lo) / torch.where(const, torch.ones_like(hi), hi - lo)
+    out = torch.where(const, (lo > 0).double().expand_as(out), out)
+    return out.view(m.shape)
+
+
+def tie_generator(tie_seed: int, index: int) -> torch.Generator:
+    """A CPU generator seeded from (tie_seed, dataset index) only: independent of batch size and order."""
+    digest = hashlib.sha256(f"xaibench-ties:{int(tie_seed)}:{int(index)}".encode()).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
+
+
+def tie_noise(shape: tuple[int, int], index: torch.Tensor, tie_seed: int = 0) -> torch.Tensor:
+    """z ~ N(0, 1) of ``shape`` per sample, float64 on the CPU, one generator per dataset index."""
+    # One small draw per sample (not per forward pass): the only way to make z a function of the index alone.
+    return torch.stack([torch.randn(shape, generator=tie_generator(tie_seed, i), dtype=torch.float64)
+                        for i in index.tolist()]) if len(index) else torch.zeros(0, *shape, dtype=torch.float64)
+
+
+def rank_scores(R: torch.Tensor, index: torch.Tensor | None = None, tie_seed: int = 0) -> torch.Tensor:
+    """Ranking scores r = minmax(R) + 1e-4 * z (float64, N x H x W); ``index`` defaults to 0..N-1.
+
+    A constant map ranks at random; a permuted batch with its indices gives the permuted scores.
+
+    >>> R = torch.ones(2, 3, 3)
+    >>> r = rank_scores(R, torch.tensor([7, 8]))
+    >>> torch.equal(r[1], rank_scores(R[:1], torch.tensor([8]))[0]), bool((r - 1).abs().max() < 1e-2)
+    (True, True)
+    """
+    if index is None:
+        index = torch.arange(len(R))
+    z = tie_noise(tuple(R.shape[-2:]), index.cpu(), tie_seed).to(R.device)
+    return minmax(R) + TIE_NOISE * z

@@ -1,0 +1,78 @@
+"""Localization metrics (need a ground-truth mask): thin classes over ``functional.localization``. Spec: §2."""
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+
+from xaibench.batch import Batch
+from xaibench.metrics.base import Metric
+from xaibench.metrics.functional.localization import pointing_game, relevance_mass_accuracy
+from xaibench.metrics.functional.maps import Pooling
+from xaibench.registries import METRICS
+
+
+def _mask(batch: Batch) -> torch.Tensor:
+    if batch.mask is None:
+        raise ValueError("this metric requires a ground-truth mask (Batch.mask)")
+    return batch.mask
+
+
+@METRICS.register
+class PointingGame(Metric):
+    """Pointing game: 1 if the attribution's maximum falls on (or within tolerance of) the mask, else 0.
+
+    >>> A = torch.zeros(1, 1, 8, 8); A[0, 0, 3, 4] = 1
+    >>> mask = torch.zeros(1, 8, 8); mask[0, 3, 6] = 1
+    >>> batch = Batch(torch.rand(1, 1, 8, 8), torch.tensor([0]), mask)
+    >>> PointingGame()(None, batch, A, batch.y).tolist()  # tolerance 0 px below 64 px
+    [0.0]
+    >>> PointingGame({"tolerance": 2})(None, batch, A, batch.y).tolist()
+    [1.0]
+    """
+
+    name = "pointing_game"
+    version = "1"
+    category = "localization"
+    higher_is_better = True
+    requires = frozenset({"mask"})
+    label = "Pointing game"
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        tolerance: float | None = None  # px; None = 0 if min(H, W) < 64, else 15 (TorchRay)
+        pooling: Pooling = "sum,abs"
+        tie_seed: int = 0
+
+    def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
+                target: torch.Tensor) -> torch.Tensor:
+        c = self.cfg
+        return pointing_game(attributions, _mask(batch), index=batch.index, tolerance=c.tolerance,
+                             pooling=c.pooling, tie_seed=c.tie_seed)
+
+
+@METRICS.register
+class RelevanceMassAccuracy(Metric):
+    """Relevance mass accuracy: the share of the pooled attribution's total that lies inside the mask.
+
+    >>> M = torch.zeros(1, 4, 4); M[0, :2, :2] = 1
+    >>> batch = Batch(torch.rand(1, 1, 4, 4), torch.tensor([0]), M)
+    >>> RelevanceMassAccuracy()(None, batch, (1 + M).unsqueeze(1), batch.y).tolist()
+    [0.4]
+    """
+
+    name = "relevance_mass_accuracy"
+    version = "1"
+    category = "localization"
+    higher_is_better = True
+    requires = frozenset({"mask"})
+    label = "Relevance mass"
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        pooling: Pooling = "sum,abs"
+
+    def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
+                target: torch.Tensor) -> torch.Tensor:
+        return relevance_mass_accuracy(attributions, _mask(batch), pooling=self.cfg.pooling)

@@ -1,0 +1,96 @@
+"""The whole slice through the real CLI: run, rerun (nothing recomputed), failure isolation."""
+import json
+
+from conftest import run_cli
+
+TINY = """\
+name: tiny
+seeds: [0, 1]
+tasks:
+  - {name: shapes, params: {n_train: 256, n_test: 64}}
+architectures:
+  - {name: small_cnn, params: {width: 4}}
+methods: [erm]
+explainers: [saliency, grad_cam]
+metrics: [accuracy, deletion_auc, insertion_auc, pointing_game, relevance_mass_accuracy]
+budget: {epochs: 1}
+evaluation: {n_samples: 16}
+"""
+
+# Raises on its 3rd optimizer step: its cells fail, the others complete.
+FAILING_PLUGIN = '''
+import torch.nn.functional as F
+from xaibench import TrainingMethod
+from xaibench.registries import METHODS
+
+@METHODS.register
+class Flaky(TrainingMethod):
+    """Fails on step 2 unless the file ok.txt exists next to this plugin."""
+    name = "flaky"
+
+    def loss(self, model, batch, step):
+        import pathlib
+        if step == 2 and not (pathlib.Path(__file__).parent / "ok.txt").exists():
+            raise RuntimeError("boom at step 2")
+        return F.cross_entropy(model(batch.x), batch.y)
+'''
+
+
+def snapshot(results):
+    return {p.relative_to(results): (p.stat().st_mtime_ns, p.read_bytes()) for p in results.rglob("*") if p.is_file()}
+
+
+def test_run_then_rerun_computes_nothing(write_suite, tmp_path):
+    suite, results = write_suite(TINY), tmp_path / "results"
+    first = run_cli("run", str(suite), "--results", str(results), "--quiet")
+    assert first.returncode == 0, first.stderr
+    assert "trained 2 models, wrote 18 records" in first.stdout  # 2 seeds x (accuracy + 2 explainers x 4)
+    board = (results / "LEADERBOARD.md").read_text()
+    assert "| erm | small\\_cnn(width=4) |" in board and "grad\\_cam: Pointing game ↑" in board
+    assert "Deletion AUC ↓" in board and "Suite: tiny (" in board
+    records = [json.loads(p.read_text()) for p in (results / "records").glob("*.json")]
+    assert len(records) == 18 and all(r["n"] + r["n_excluded"] == (64 if r["metric"]["name"] == "accuracy" else 16)
+                                      for r in records)
+    assert {"torch", "captum", "xaibench"} <= records[0]["versions"].keys()
+
+    before = snapshot(results)
+    second = run_cli("run", str(suite), "--results", str(results), "--quiet")
+    assert second.returncode == 0, second.stderr
+    assert "trained 0 models, wrote 0 records, skipped 18 finished cells" in second.stdout
+    after = snapshot(results)
+    board_path = results / "LEADERBOARD.md"
+    assert after.pop(board_path.relative_to(results))[1] == before.pop(board_path.relative_to(results))[1]
+    assert after == before  # no record, weight or attribution file rewritten; the leaderboard identical
+
+    shown = run_cli("leaderboard", "--results", str(results))
+    assert shown.returncode == 0 and shown.stdout == board
+
+
+def test_failing_method_fails_alone_and_rerun_retries_only_it(write_suite, tmp_path):
+    (tmp_path / "flaky.py").write_text(FAILING_PLUGIN)
+    suite = write_suite(TINY.replace("seeds: [0, 1]", "seeds: [0]").replace("methods: [erm]", "methods: [erm, flaky]")
+                        + "plugins: [flaky.py]\n")
+    results = tmp_path / "results"
+    first = run_cli("run", str(suite), "--results", str(results), "--quiet")
+    assert first.returncode == 1
+    assert "trained 1 models, wrote 9 records" in first.stdout
+    assert "1 cell(s) failed" in first.stderr and "flaky/seed=0: RuntimeError: boom at step 2" in first.stderr
+    (failure,) = [json.loads(p.read_text()) for p in (results / "failures").glob("*.json")]
+    assert "boom at step 2" in failure["traceback"]
+    assert "| flaky |" not in (results / "LEADERBOARD.md").read_text()
+
+    (tmp_path / "ok.txt").write_text("")
+    second = run_cli("run", str(suite), "--results", str(results), "--quiet")
+    assert second.returncode == 0, second.stderr
+    assert "trained 1 models, wrote 9 records, skipped 9 finished cells" in second.stdout
+    assert not list((results / "failures").glob("*.json"))
+    assert "| flaky |" in (results / "LEADERBOARD.md").read_text()
+
+
+def test_help_and_list():
+    for args in (["--help"], ["run", "--help"], ["leaderboard", "--help"], ["list", "--help"]):
+        proc = run_cli(*args)
+        assert proc.returncode == 0 and "usage: xaibench" in proc.stdout
+    listing = run_cli("list", "methods")
+    assert listing.returncode == 0 and listing.stdout.splitlines()[:2] == [
+        "methods:", "  erm  Empirical risk minimization: plain cross-entropy on the same budget and seeds."]
