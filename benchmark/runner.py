@@ -12,12 +12,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from xaibench.batch import Batch
 from xaibench.config import ComponentSpec, Suite
 from xaibench.methods.base import TrainingContext
 from xaibench.plan import EvalCell, TrainCell, make_plan
+from xaibench.progress import Progress
 from xaibench.store import ResultStore
 from xaibench.versions import code_version, package_versions
 
@@ -77,15 +77,13 @@ class Runner:
             summary.cells_skipped += len(cell.evals) - len(missing)
             if missing:
                 todo.append((cell, missing))
-        n_train = sum(not self.store.has("training", c.key) for c, _ in todo)
-        bar = dict(disable=self.quiet, dynamic_ncols=True, leave=True)
-        with tqdm(total=n_train, desc="train   ", unit="model", **bar) as train_bar, \
-                tqdm(total=sum(len(m) for _, m in todo), desc="evaluate", unit="cell", **bar) as eval_bar:
+        totals = {"train": sum(not self.store.has("training", c.key) for c, _ in todo),
+                  "evaluate": sum(len(m) for _, m in todo)}
+        with Progress(totals, quiet=self.quiet) as progress:
             for cell, missing in todo:
                 label = f"{cell.task.label}/{cell.architecture.label}/{cell.method.label}/seed={cell.seed}"
-                train_bar.set_postfix_str(label)
                 try:
-                    self._run_cell(cell, missing, summary, train_bar, eval_bar)
+                    self._run_cell(cell, missing, summary, progress, label)
                     self.store.delete("failures", cell.key)
                 except Exception as err:  # one failing cell must not stop the others
                     summary.failures.append((label, f"{type(err).__name__}: {err}"))
@@ -94,10 +92,10 @@ class Runner:
         return summary
 
     # -- stages -----------------------------------------------------------------------------
-    def _run_cell(self, cell: TrainCell, missing: list[EvalCell], summary: RunSummary,
-                  train_bar: tqdm, eval_bar: tqdm) -> None:
+    def _run_cell(self, cell: TrainCell, missing: list[EvalCell], summary: RunSummary, progress: Progress,
+                  label: str) -> None:
         train, test = self._load_data(cell.task)
-        model = self._trained_model(cell, train, summary, train_bar)
+        model = self._trained_model(cell, train, summary, progress, label)
         model.eval()
         predictions = self._predict(model, test.x)
         subset = test[: self.suite.evaluation.n_samples].to(self.device)
@@ -116,7 +114,8 @@ class Runner:
                     values = e.metric.cls(e.metric.config)(model, data, attributions, target)
                 self._write_record(cell, e, values, cost)
                 summary.records_written += 1
-                eval_bar.update(1)
+                progress.advance("evaluate", note=f"{label} {e.explainer.label + ' ' if e.explainer else ''}"
+                                                  f"{e.metric.label}")
 
     def _load_data(self, task: ComponentSpec) -> tuple[Batch, Batch]:
         if task.label not in self._data:
@@ -124,7 +123,8 @@ class Runner:
             self._data[task.label] = (t.load("train", self.suite.data_seed), t.load("test", self.suite.data_seed))
         return self._data[task.label]
 
-    def _trained_model(self, cell: TrainCell, train: Batch, summary: RunSummary, bar: tqdm) -> torch.nn.Module:
+    def _trained_model(self, cell: TrainCell, train: Batch, summary: RunSummary, progress: Progress,
+                       label: str) -> torch.nn.Module:
         arch, meta = cell.architecture, cell.task.cls.meta
         reduce = [0, *range(2, train.x.dim())]  # per-channel statistics of the training inputs
         mean, std = train.x.mean(reduce).tolist(), train.x.std(reduce).clamp_min(1e-6).tolist()
@@ -144,7 +144,7 @@ class Runner:
         self.store.put("training", cell.key, {"labels": cell.labels(), **dataclasses.asdict(cost),
                                               "steps": method.ctx.total_steps, **self._provenance()})
         summary.trained += 1
-        bar.update(1)
+        progress.advance("train", note=f"{label} ({cost.wall_time_s:.1f} s)")
         return model
 
     @torch.no_grad()

@@ -29,5 +29,6 @@ class InputGradientPenalty(TrainingMethod):
     def loss(self, model, batch, step):
         x = batch.x.detach().requires_grad_(True)
         ce = F.cross_entropy(model(x), batch.y)
-        (grad,) = torch.autograd.grad(ce, x, create_graph=True)  # create_graph: the penalty is trained too
+        # create_graph=True: the penalty itself is differentiated in the backward pass
+        (grad,) = torch.autograd.grad(ce, x, create_graph=True)
         return ce + self.cfg.lam * grad.pow(2).flatten(1).sum(1).mean()

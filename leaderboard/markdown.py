@@ -28,7 +28,7 @@ def cell_text(table: TaskTable, row: tuple[str, str], column: Column) -> str:
     if summary is None or math.isnan(summary.mean):
         return "–"
     text = f"{summary.mean:.3f}" + (f" ± {summary.std:.3f}" if summary.n_seeds > 1 else "")
-    best = table.best(column)
+    best = table.best(column) if len(table.rows) > 1 else None  # a lone row is not "best"
     return f"**{text}**" if best is not None and f"{summary.mean:.3f}" == f"{best:.3f}" else text
 
 

@@ -1,0 +1,25 @@
+"""The README's plugin guide works as written."""
+from pathlib import Path
+
+from conftest import REPO, run_cli
+
+COMMAND = "xaibench run examples/plugin_suite.yaml --plugin examples/input_gradient_penalty.py --results results/plugin"
+
+
+def test_readme_shows_the_example_command_and_code():
+    readme = (REPO / "README.md").read_text()
+    assert COMMAND in readme
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    example = (REPO / "examples" / "input_gradient_penalty.py").read_text()
+    for line in code.splitlines():
+        if line.strip() and not line.startswith("import") and not line.startswith("from"):
+            assert line.rstrip() in example.splitlines() or line.strip().startswith("#"), line
+
+
+def test_plugin_example_runs_end_to_end(tmp_path):
+    args = COMMAND.split()[1:]
+    args[args.index("results/plugin")] = str(tmp_path / "results")
+    proc = run_cli(*args, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    board = Path(tmp_path / "results" / "LEADERBOARD.md").read_text()
+    assert "| input\\_grad\\_l2(lam=10.0) | small\\_cnn |" in board and "| erm | small\\_cnn |" in board
