@@ -174,16 +174,14 @@ def _check_requirements(specs: dict[str, tuple[ComponentSpec, ...]], src: str) -
     """Every metric, method, explainer and architecture must be able to run on every task."""
     for task in specs["tasks"]:
         meta = task.cls.meta
-        needs = {
-            "mask": (meta.has_mask, "has no ground-truth masks"),
-            "text": (meta.modality == "text", f"is not text ({meta.modality})"),
-            "time_series": (meta.modality == "time_series", f"is not a time series ({meta.modality})"),
-        }
         for metric in specs["metrics"]:
-            for req in metric.cls.requires & needs.keys():
-                if not needs[req][0]:
-                    raise ConfigError(f"{metric.where}: metric '{metric.name}' requires {req}, "
-                                      f"but task '{task.name}' {needs[req][1]}")
+            if meta.modality not in metric.cls.modalities:
+                raise ConfigError(f"{metric.where}: metric '{metric.name}' is defined for "
+                                  f"{'/'.join(sorted(metric.cls.modalities))} data, but task '{task.name}' is "
+                                  f"{meta.modality}")
+            if "mask" in metric.cls.requires and not meta.has_mask:
+                raise ConfigError(f"{metric.where}: metric '{metric.name}' requires mask, "
+                                  f"but task '{task.name}' has no ground-truth masks")
         for method in specs["methods"]:
             if method.cls.requires_mask and not meta.has_mask:
                 raise ConfigError(f"{method.where}: method '{method.name}' requires masks, "

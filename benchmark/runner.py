@@ -19,11 +19,21 @@ from xaibench.methods.base import TrainingContext
 from xaibench.plan import EvalCell, TrainCell, make_plan
 from xaibench.progress import Progress
 from xaibench.store import ResultStore
+from xaibench.tasks.base import TaskMeta
 from xaibench.versions import code_version, package_versions
 
 
 def select_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def model_inputs(meta: TaskMeta, train: Batch) -> dict[str, Any]:
+    """What an architecture needs to know of the data: the vocabulary size for text, otherwise the
+    per-channel mean and std of the training inputs (for the model's normalization layer)."""
+    if meta.modality == "text":
+        return {"vocab_size": meta.vocab_size}
+    reduce = [0, *range(2, train.x.dim())]
+    return {"mean": train.x.mean(reduce).tolist(), "std": train.x.std(reduce).clamp_min(1e-6).tolist()}
 
 
 @dataclasses.dataclass
@@ -126,10 +136,8 @@ class Runner:
     def _trained_model(self, cell: TrainCell, train: Batch, summary: RunSummary, progress: Progress,
                        label: str) -> torch.nn.Module:
         arch, meta = cell.architecture, cell.task.cls.meta
-        reduce = [0, *range(2, train.x.dim())]  # per-channel statistics of the training inputs
-        mean, std = train.x.mean(reduce).tolist(), train.x.std(reduce).clamp_min(1e-6).tolist()
         torch.manual_seed(cell.seed)  # weight initialization
-        model = arch.cls(arch.config, meta.input_shape, meta.num_classes, mean, std).to(self.device)
+        model = arch.cls(arch.config, meta.input_shape, meta.num_classes, **model_inputs(meta, train)).to(self.device)
         weights = self.store.get_tensors("models", cell.key) if self.store.has("training", cell.key) else None
         if weights is not None:
             model.load_state_dict(weights)

@@ -16,7 +16,7 @@ class Metric(Component):
     """Base class of metrics.
 
     Subclasses set ``name``, ``version``, ``category``, ``higher_is_better``, ``requires``
-    (subset of {"mask", "retraining", "text", "time_series"}), a ``Config``, a ``label`` for
+    (subset of {"mask", "retraining"}), ``modalities`` (the task modalities it is defined for), a ``Config``, a ``label`` for
     tables, and override ``compute``, which returns one float64 value per sample (NaN = excluded).
     ``category == "predictive"`` metrics score the model once and receive no attributions.
 
@@ -28,6 +28,7 @@ class Metric(Component):
     category: ClassVar[Category]
     higher_is_better: ClassVar[bool]
     requires: ClassVar[frozenset[str]] = frozenset()
+    modalities: ClassVar[frozenset[str]] = frozenset({"image"})  # the task modalities it is defined for
     label: ClassVar[str] = ""
 
     def __init__(self, config: Any = None):

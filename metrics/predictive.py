@@ -17,6 +17,7 @@ class Accuracy(Metric):
     version = "1"
     category = "predictive"
     higher_is_better = True
+    modalities = frozenset({"image", "time_series", "text"})
     label = "Accuracy"
 
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,

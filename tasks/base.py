@@ -22,6 +22,7 @@ class TaskMeta:
     source: str  # "synthetic" or where the data comes from
     citation: str = ""
     mask_kind: str = "ground truth"  # or "derived" for masks computed from the data
+    vocab_size: int | None = None  # text tasks: token ids are in [0, vocab_size), 0 = padding
 
 
 class Task(Component):

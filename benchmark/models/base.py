@@ -27,18 +27,23 @@ class Architecture(Component, nn.Module):
     """Base of every model: ``forward(x)`` returns logits, ``normalization`` is the first layer.
 
     Class metadata declares ``modality``, ``cam_layer`` (the module whose output Grad-CAM reads,
-    a path for ``get_submodule``), ``flint_layers`` and ``lrp_supported``. The constructor is the
-    typed factory: ``Arch(config, input_shape, num_classes, mean, std)``.
+    a path for ``get_submodule``), ``flint_layers``, ``embedding_layer`` (text models: where
+    attributions are taken) and ``lrp_supported``. The constructor is the typed factory:
+    ``Arch(config, input_shape, num_classes, mean=..., std=..., vocab_size=...)``, where mean and std
+    are the per-channel training statistics (images, time series) and vocab_size is for text.
     """
 
     modality: ClassVar[Literal["image", "time_series", "text"]] = "image"
     cam_layer: ClassVar[str | None] = None
     flint_layers: ClassVar[tuple[str, ...]] = ()
+    embedding_layer: ClassVar[str | None] = None
     lrp_supported: ClassVar[bool] = False
 
-    def __init__(self, config: object, input_shape: tuple[int, ...], num_classes: int,
-                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
+    def __init__(self, config: object, input_shape: tuple[int, ...], num_classes: int, *,
+                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+                 vocab_size: int | None = None):
         nn.Module.__init__(self)
         self.cfg = config
         channels = input_shape[0]
+        self.vocab_size = vocab_size
         self.normalization = Normalize(mean or [0.0] * channels, std or [1.0] * channels)

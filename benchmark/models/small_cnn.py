@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -34,9 +34,8 @@ class SmallCNN(Architecture):
     class Config:
         width: int = 16
 
-    def __init__(self, config: Config, input_shape: tuple[int, ...], num_classes: int,
-                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
-        super().__init__(config, input_shape, num_classes, mean, std)
+    def __init__(self, config: Config, input_shape: tuple[int, ...], num_classes: int, **stats: Any):
+        super().__init__(config, input_shape, num_classes, **stats)
         w = config.width
         self.features = nn.Sequential(
             conv_block(input_shape[0], w), nn.MaxPool2d(2),
