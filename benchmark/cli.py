@@ -50,6 +50,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from xaibench.config import load_suite
 
     suite = load_suite(args.suite, tuple(args.plugin))  # validates everything before any work
+    for notice in suite.skipped_tasks:
+        print(f"xaibench: notice: {notice}", file=sys.stderr)
 
     from xaibench.leaderboard.markdown import render_markdown
     from xaibench.runner import Runner

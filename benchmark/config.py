@@ -12,13 +12,14 @@ from typing import Any
 
 from xaibench.budget import Budget
 from xaibench.component import config_dict, config_hash, parse_config, stable_hash
-from xaibench.errors import ConfigError, UnknownNameError, did_you_mean
+from xaibench.errors import ConfigError, DataUnavailableError, UnknownNameError, did_you_mean
 from xaibench.plugins import load_plugin_file
 from xaibench.registries import REGISTRIES
 
 SUITES_DIR = Path(__file__).parent / "suites"
 COMPONENT_KINDS = ("tasks", "architectures", "methods", "explainers", "metrics")
-TOP_LEVEL_KEYS = ("name", "description", "seeds", "data_seed", "budget", "evaluation", "plugins", *COMPONENT_KINDS)
+TOP_LEVEL_KEYS = ("name", "description", "seeds", "data_seed", "budget", "evaluation", "plugins", "missing_data",
+                  *COMPONENT_KINDS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Suite:
     explainers: tuple[ComponentSpec, ...]
     metrics: tuple[ComponentSpec, ...]
     hash: str
+    skipped_tasks: tuple[str, ...] = ()  # "missing_data: skip": one notice per task whose data is missing
 
     def budget_for(self, task: ComponentSpec) -> Budget:
         return dataclasses.replace(task.cls.budget, **self.budget)
@@ -108,6 +110,7 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
         load_plugin_file(plugin)
 
     specs = {kind: tuple(_resolve_entries(raw, kind, src)) for kind in COMPONENT_KINDS}
+    specs["tasks"], skipped = _available_tasks(specs["tasks"], raw.get("missing_data", "fail"), src)
     seeds = raw.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(type(s) is int for s in seeds):
         raise ConfigError(f"{src}: seeds: expected a non-empty list of integers, got {seeds!r}")
@@ -124,7 +127,27 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
     content = {"seeds": seeds, "data_seed": data_seed, "budget": budget,
                "evaluation": dataclasses.asdict(evaluation), **resolved}
     return Suite(name=str(raw.get("name", path.stem)), source=src, seeds=tuple(seeds), data_seed=data_seed,
-                 budget=budget, evaluation=evaluation, plugins=plugins, hash=stable_hash(content), **specs)
+                 budget=budget, evaluation=evaluation, plugins=plugins, hash=stable_hash(content),
+                 skipped_tasks=skipped, **specs)
+
+
+def _available_tasks(tasks: tuple[ComponentSpec, ...], policy: object,
+                     src: str) -> tuple[tuple[ComponentSpec, ...], tuple[str, ...]]:
+    """Check every task's data; ``missing_data: fail`` (default) stops, ``skip`` drops the task with a notice."""
+    if policy not in ("fail", "skip"):
+        raise ConfigError(f"{src}: missing_data: {policy!r} is not 'fail' or 'skip'")
+    kept, notices = [], []
+    for task in tasks:
+        try:
+            task.cls(task.config).check_available()
+            kept.append(task)
+        except DataUnavailableError as err:
+            if policy == "fail":
+                raise ConfigError(f"{task.where}: {err}") from None
+            notices.append(f"{task.where}: skipped: {err}")
+    if not kept:
+        raise ConfigError(f"{src}: tasks: no task has its data available ({'; '.join(notices)})")
+    return tuple(kept), tuple(notices)
 
 
 def _plugin_paths(value: Any, suite_file: Path, src: str) -> list[str]:

@@ -31,3 +31,7 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
 
 class NonFiniteAttributionError(XaibenchError):
     """An explainer returned NaN or Inf; the message names the explainer and the samples."""
+
+
+class DataUnavailableError(XaibenchError):
+    """A real dataset's files are missing; the message says where we looked and how to get them."""

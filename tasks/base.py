@@ -40,3 +40,8 @@ class Task(Component):
 
     def load(self, split: Split, seed: int = 0) -> Batch:
         raise NotImplementedError
+
+    def check_available(self) -> None:
+        """Raise `DataUnavailableError` (where we looked, how to get the data) if files are missing.
+
+        Called while the suite is validated, before any work; synthetic tasks are always available."""

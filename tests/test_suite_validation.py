@@ -89,3 +89,32 @@ def test_cli_exit_code_2_and_nothing_written(write_suite, tmp_path):
     assert proc.stderr.strip().splitlines() == [
         f"xaibench: error: {path}: methods[0]: unknown method 'ermm'; did you mean 'erm'?"]
     assert not results.exists() and proc.stdout == ""
+
+
+MISSING_DATA_PLUGIN = '''
+from xaibench.errors import DataUnavailableError
+from xaibench.registries import TASKS
+from xaibench.tasks.images.shapes import Shapes
+
+@TASKS.register
+class Absent(Shapes):
+    """A task whose files are never there (a test fixture)."""
+    name = "absent_POLICY"
+
+    def check_available(self):
+        raise DataUnavailableError("looked in /nowhere; apt-get install -y dataset-absent")
+'''
+
+
+@pytest.mark.parametrize("policy", ["fail", "skip"])
+def test_missing_data_fails_or_skips_as_the_suite_says(write_suite, tmp_path, policy):
+    (tmp_path / "absent.py").write_text(MISSING_DATA_PLUGIN.replace("POLICY", policy))  # one name per file
+    text = GOOD.replace("tasks: [shapes]", f"tasks: [shapes, absent_{policy}]") + f"plugins: [absent.py]\nmissing_data: {policy}\n"
+    path = write_suite(text)
+    if policy == "fail":
+        with pytest.raises(ConfigError, match=r"tasks\[1\]: looked in /nowhere; apt-get install -y dataset-absent"):
+            load_suite(str(path))
+    else:
+        suite = load_suite(str(path))
+        assert [t.name for t in suite.tasks] == ["shapes"]
+        assert suite.skipped_tasks == (f"{path}: tasks[1]: skipped: looked in /nowhere; apt-get install -y dataset-absent",)
