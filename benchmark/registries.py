@@ -5,7 +5,8 @@ from typing import Any
 
 from .registry import Registry
 
-TASKS: Registry[Any] = Registry("task", ("xaibench.tasks.images",), "xaibench.tasks")
+TASKS: Registry[Any] = Registry(
+    "task", ("xaibench.tasks.images", "xaibench.tasks.timeseries", "xaibench.tasks.text"), "xaibench.tasks")
 ARCHITECTURES: Registry[Any] = Registry("architecture", ("xaibench.models",), "xaibench.architectures")
 METHODS: Registry[Any] = Registry("method", ("xaibench.methods",), "xaibench.methods")
 EXPLAINERS: Registry[Any] = Registry("explainer", ("xaibench.metrics.explainers",), "xaibench.explainers")

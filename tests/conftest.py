@@ -27,3 +27,27 @@ def write_suite(tmp_path):
         return path
 
     return write
+
+
+# A small input shape per modality, for tests that build every registered architecture.
+EXAMPLE_SHAPES = {"image": (1, 32, 32), "time_series": (3, 40), "text": (16,)}
+EXAMPLE_VOCAB = 50
+
+
+def example_model(arch_name: str, num_classes: int = 4, seed: int = 0):
+    """Build a registered architecture on a small input of its modality: (model, x)."""
+    import torch
+
+    from xaibench.registries import ARCHITECTURES
+
+    cls = ARCHITECTURES.get(arch_name)
+    shape = EXAMPLE_SHAPES[cls.modality]
+    torch.manual_seed(seed)
+    if cls.modality == "text":
+        model = cls(cls.make_config(), shape, num_classes, vocab_size=EXAMPLE_VOCAB)
+        x = torch.randint(1, EXAMPLE_VOCAB, (6, *shape), generator=torch.Generator().manual_seed(seed))
+        x[:, -3:] = 0  # padding at the end
+    else:
+        model = cls(cls.make_config(), shape, num_classes)
+        x = torch.rand(6, *shape, generator=torch.Generator().manual_seed(seed))
+    return model, x

@@ -1,0 +1,1 @@
+"""Image tasks: synthetic (with ground-truth masks) and real."""
