@@ -95,11 +95,30 @@ def cmd_list(args: argparse.Namespace) -> int:
         load_plugin_file(plugin)
     for kind in [args.kind] if args.kind else KINDS:
         registry = REGISTRIES[kind]
+        rows = [(name, *facts(registry.get(name)), registry.get(name).description()) for name in registry.names()]
+        widths = [max((len(r[i]) for r in rows), default=0) for i in range(len(rows[0]) - 1)] if rows else []
         print(f"{kind}:")
-        width = max((len(n) for n in registry.names()), default=0)
-        for name in registry.names():
-            print(f"  {name:<{width}}  {registry.get(name).description()}")
+        for row in rows:
+            print("  " + "  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths)) + "  " + row[-1])
     return 0
+
+
+def facts(cls: type) -> tuple[str, ...]:
+    """The metadata columns `xaibench list` shows for a component, read from its class."""
+    if hasattr(cls, "meta"):  # a task
+        m = cls.meta
+        mask = f"mask ({m.mask_kind})" if m.has_mask else "no mask"
+        return (m.modality, "x".join(map(str, m.input_shape)), f"{m.num_classes} classes", mask, m.source)
+    if hasattr(cls, "modality"):  # an architecture
+        layers = [f"cam={cls.cam_layer}"] if cls.cam_layer else []
+        layers += [f"embedding={cls.embedding_layer}"] if cls.embedding_layer else []
+        return (cls.modality, " ".join(layers) or "-", "lrp" if cls.lrp_supported else "no lrp")
+    if hasattr(cls, "higher_is_better"):  # a metric
+        return (cls.category, "higher" if cls.higher_is_better else "lower",
+                ",".join(sorted(cls.requires)) or "-")
+    if hasattr(cls, "requires_mask"):  # a training method
+        return ("needs mask" if cls.requires_mask else "-", cls.cost)
+    return (",".join(sorted(getattr(cls, "requires", ()))) or "-",)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -93,4 +93,6 @@ def test_help_and_list():
         assert proc.returncode == 0 and "usage: xaibench" in proc.stdout
     listing = run_cli("list", "methods")
     assert listing.returncode == 0 and listing.stdout.splitlines()[:2] == [
-        "methods:", "  erm  Empirical risk minimization: plain cross-entropy on the same budget and seeds."]
+        "methods:", "  erm  -  1x ERM  Empirical risk minimization: plain cross-entropy on the same budget and seeds."]
+    tasks = run_cli("list", "tasks").stdout
+    assert "  shapes  image  1x32x32  4 classes  mask (ground truth)  synthetic  32x32 grey shapes" in tasks
