@@ -28,6 +28,7 @@ class SmallCNN(Architecture):
     version = "1"
     modality = "image"
     cam_layer = "features.4"  # the last conv block, 8x8 at 32 px
+    flint_layers = ("features.3",)  # after the second block and pool: 2w x 8 x 8 at 32 px (MNIST design: 32x14x14)
     lrp_supported = True
 
     @dataclasses.dataclass(frozen=True)
