@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -9,6 +10,7 @@ from torch import nn
 from xaibench.batch import Batch
 from xaibench.metrics.base import Metric
 from xaibench.metrics.functional import faithfulness as F
+from xaibench.metrics.functional.confidence import average_drop, average_gain, average_increase, masked_confidence
 from xaibench.metrics.functional.maps import Pooling
 from xaibench.metrics.functional.faithfulness import Start, Substrate
 from xaibench.registries import METRICS
@@ -98,3 +100,74 @@ class InsertionAUC(Metric):
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                 target: torch.Tensor) -> torch.Tensor:
         return F.auc(*self.curves(model, batch, attributions, target))
+
+
+class _ConfidenceMetric(Metric):
+    """Shared by AD, AI and AG: Y = p_c(x) and O = p_c(x ⊙ minmax(R)), then ``formula(Y, O)``."""
+
+    category = "faithfulness"
+    formula: ClassVar = staticmethod(average_drop)
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        pooling: Pooling = "sum,abs"
+        eval_batch_size: int = 256
+
+    def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
+                target: torch.Tensor) -> torch.Tensor:
+        Y, O = masked_confidence(model, batch.x, attributions, target, pooling=self.cfg.pooling,
+                                 eval_batch_size=self.cfg.eval_batch_size)
+        return self.formula(Y, O)
+
+
+@METRICS.register
+class AverageDrop(_ConfidenceMetric):
+    """Average drop (Grad-CAM++): 100·max(0, Y − O)/Y, the confidence lost on x ⊙ minmax(map).
+
+    A map of ones keeps the input, so nothing is lost:
+
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    >>> batch = Batch(torch.rand(3, 1, 2, 2), torch.tensor([0, 1, 0]))
+    >>> AverageDrop()(model, batch, torch.ones(3, 1, 2, 2), batch.y).tolist()
+    [0.0, 0.0, 0.0]
+    """
+
+    name = "average_drop"
+    version = "1"
+    higher_is_better = False
+    label = "Avg drop"
+    formula = staticmethod(average_drop)
+
+
+@METRICS.register
+class AverageIncrease(_ConfidenceMetric):
+    """Average increase (Grad-CAM++): 100·1[O > Y], how often x ⊙ minmax(map) raises the confidence.
+
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    >>> batch = Batch(torch.rand(3, 1, 2, 2), torch.tensor([0, 1, 0]))
+    >>> AverageIncrease()(model, batch, torch.ones(3, 1, 2, 2), batch.y).tolist()
+    [0.0, 0.0, 0.0]
+    """
+
+    name = "average_increase"
+    version = "1"
+    higher_is_better = True
+    label = "Avg increase"
+    formula = staticmethod(average_increase)
+
+
+@METRICS.register
+class AverageGain(_ConfidenceMetric):
+    """Average gain (Opti-CAM): 100·max(0, O − Y)/(1 − Y), the confidence won on x ⊙ minmax(map).
+
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    >>> batch = Batch(torch.rand(3, 1, 2, 2), torch.tensor([0, 1, 0]))
+    >>> AverageGain()(model, batch, torch.ones(3, 1, 2, 2), batch.y).tolist()
+    [0.0, 0.0, 0.0]
+    """
+
+    name = "average_gain"
+    version = "1"
+    higher_is_better = True
+    label = "Avg gain"
+    formula = staticmethod(average_gain)

@@ -8,7 +8,8 @@ from torch import nn
 
 from xaibench.batch import Batch
 from xaibench.metrics.base import Metric
-from xaibench.metrics.functional.localization import pointing_game, relevance_mass_accuracy
+from xaibench.metrics.functional.localization import (energy_pointing_game, pixel_roc_auc, pointing_game,
+                                                      relevance_mass_accuracy, relevance_rank_accuracy, top_k_iou)
 from xaibench.metrics.functional.maps import Pooling
 from xaibench.registries import METRICS
 
@@ -76,3 +77,113 @@ class RelevanceMassAccuracy(Metric):
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                 target: torch.Tensor) -> torch.Tensor:
         return relevance_mass_accuracy(attributions, _mask(batch), pooling=self.cfg.pooling)
+
+
+@METRICS.register
+class EnergyPointingGame(Metric):
+    """Energy-based pointing game (Score-CAM): the share of minmax(R)'s energy inside the mask.
+
+    >>> M = torch.zeros(1, 4, 4); M[0, :2, :2] = 1
+    >>> batch = Batch(torch.rand(1, 1, 4, 4), torch.tensor([0]), M)
+    >>> EnergyPointingGame()(None, batch, 1 + M[:, None], batch.y).tolist()
+    [1.0]
+    """
+
+    name = "energy_pointing_game"
+    version = "1"
+    category = "localization"
+    higher_is_better = True
+    requires = frozenset({"mask"})
+    label = "Energy PG"
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        pooling: Pooling = "sum,abs"
+
+    def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
+                target: torch.Tensor) -> torch.Tensor:
+        return energy_pointing_game(attributions, _mask(batch), pooling=self.cfg.pooling)
+
+
+@METRICS.register
+class RelevanceRankAccuracy(Metric):
+    """Relevance rank accuracy: the share of the |M| top-ranked pixels that lie inside the mask.
+
+    >>> M = torch.zeros(1, 4, 4); M[0, :2, :2] = 1
+    >>> batch = Batch(torch.rand(1, 1, 4, 4), torch.tensor([0]), M)
+    >>> RelevanceRankAccuracy()(None, batch, 1 + M[:, None], batch.y).tolist()
+    [1.0]
+    """
+
+    name = "relevance_rank_accuracy"
+    version = "1"
+    category = "localization"
+    higher_is_better = True
+    requires = frozenset({"mask"})
+    label = "Relevance rank"
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        pooling: Pooling = "sum,abs"
+        tie_seed: int = 0
+
+    def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
+                target: torch.Tensor) -> torch.Tensor:
+        return relevance_rank_accuracy(attributions, _mask(batch), index=batch.index, pooling=self.cfg.pooling,
+                                       tie_seed=self.cfg.tie_seed)
+
+
+@METRICS.register
+class PixelROCAUC(Metric):
+    """Pixel ROC-AUC: how well the pooled attribution separates mask pixels from the rest (0.5 = chance).
+
+    >>> M = torch.tensor([[[1., 0., 1., 0.]]])
+    >>> batch = Batch(torch.rand(1, 1, 1, 4), torch.tensor([0]), M)
+    >>> PixelROCAUC()(None, batch, torch.tensor([[[[.9, .8, .3, .1]]]]), batch.y).tolist()
+    [0.75]
+    """
+
+    name = "pixel_roc_auc"
+    version = "1"
+    category = "localization"
+    higher_is_better = True
+    requires = frozenset({"mask"})
+    label = "Pixel ROC-AUC"
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        pooling: Pooling = "sum,abs"
+
+    def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
+                target: torch.Tensor) -> torch.Tensor:
+        return pixel_roc_auc(attributions, _mask(batch), pooling=self.cfg.pooling)
+
+
+@METRICS.register
+class TopKIoU(Metric):
+    """Top-k IoU: intersection over union of the k top-ranked pixels (k = |M| by default) and the mask.
+
+    >>> M = torch.tensor([[[1., 0.], [1., 0.]]])
+    >>> batch = Batch(torch.rand(1, 1, 2, 2), torch.tensor([0]), M)
+    >>> TopKIoU()(None, batch, torch.tensor([[[[4., 3.], [2., 1.]]]]), batch.y).tolist()
+    [0.3333333333333333]
+    """
+
+    name = "top_k_iou"
+    version = "1"
+    category = "localization"
+    higher_is_better = True
+    requires = frozenset({"mask"})
+    label = "IoU@k"
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        fraction: float | None = None  # k = ⌊fraction · HW⌋ instead of |M|
+        pooling: Pooling = "sum,abs"
+        tie_seed: int = 0
+
+    def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
+                target: torch.Tensor) -> torch.Tensor:
+        c = self.cfg
+        return top_k_iou(attributions, _mask(batch), index=batch.index, fraction=c.fraction, pooling=c.pooling,
+                         tie_seed=c.tie_seed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .maps import Pooling, pool, rank_scores
+from .maps import Pooling, minmax, pool, rank_scores
 
 
 def _masks(mask: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
@@ -48,10 +48,101 @@ def relevance_mass_accuracy(A: torch.Tensor, mask: torch.Tensor, *, pooling: Poo
     (0.4, 1.0)
     """
     R = pool(A, pooling)
-    m = _masks(mask, R).flatten(1)
-    R = R.double().flatten(1)
-    inside, total = (R * m).sum(1), R.sum(1)
+    return _mass_share(R, _masks(mask, R))
+
+
+def energy_pointing_game(A: torch.Tensor, mask: torch.Tensor, *, pooling: Pooling = "sum,abs") -> torch.Tensor:
+    """Energy-based pointing game: sum_M S / sum S with S = minmax(R); an all-zero S gives |M| / HW.
+
+    >>> R = torch.ones(1, 4, 4); M = torch.zeros(1, 4, 4); M[0, :2, :2] = 1; R[M > 0] = 2
+    >>> energy_pointing_game(R, M).item()
+    1.0
+    """
+    R = pool(A, pooling)
+    return _mass_share(minmax(R), _masks(mask, R))
+
+
+def _mass_share(S: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """sum_M S / sum S per sample (float64); zero total -> |M| / HW (a uniform map); empty mask -> NaN."""
+    S, m = S.double().flatten(1), m.flatten(1)
+    inside, total = (S * m).sum(1), S.sum(1)
     size = m.sum(1).double()
-    # Zero total relevance: the value of a uniform map, i.e. the mask's area fraction.
-    out = torch.where(total == 0, size / R.shape[1], inside / torch.where(total == 0, 1.0, total))
+    out = torch.where(total == 0, size / S.shape[1], inside / torch.where(total == 0, 1.0, total))
     return torch.where(size > 0, out, torch.full_like(out, float("nan")))
+
+
+def relevance_rank_accuracy(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None = None,
+                            pooling: Pooling = "sum,abs", tie_seed: int = 0) -> torch.Tensor:
+    """RRA = |top-K(r) ∩ M| / K with K = |M| (ties broken by the seeded noise of r); empty mask -> NaN.
+
+    >>> R = torch.ones(1, 4, 4); M = torch.zeros(1, 4, 4); M[0, :2, :2] = 1; R[M > 0] = 2
+    >>> relevance_rank_accuracy(R, M).item()
+    1.0
+    """
+    R = pool(A, pooling)
+    m = _masks(mask, R).flatten(1)
+    hits = _top_k(rank_scores(R, index, tie_seed).flatten(1), m.sum(1)) & m
+    size = m.sum(1).double()
+    out = hits.sum(1).double() / size.clamp(min=1)
+    return torch.where(size > 0, out, torch.full_like(out, float("nan")))
+
+
+def _top_k(r: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """Bool N x D: the k_i highest entries of each row r_i (k may differ per row)."""
+    order = r.argsort(dim=1, descending=True, stable=True)
+    rank = torch.empty_like(order)
+    rank.scatter_(1, order, torch.arange(r.shape[1], device=r.device).expand_as(order))
+    return rank < k.view(-1, 1)
+
+
+def top_k_iou(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None = None, fraction: float | None = None,
+              pooling: Pooling = "sum,abs", tie_seed: int = 0) -> torch.Tensor:
+    """IoU of the top-k pixels of r with the mask; k = |M| (default) or ⌊fraction·HW⌋. Empty mask -> NaN.
+
+    With k = |M|, IoU = RRA / (2 - RRA).
+
+    >>> R = torch.tensor([[[4., 3.], [2., 1.]]]); M = torch.tensor([[[1., 0.], [1., 0.]]])
+    >>> top_k_iou(R, M).item()  # top-2 = {(0,0), (0,1)}: 1 shared of 3
+    0.3333333333333333
+    """
+    R = pool(A, pooling)
+    m = _masks(mask, R).flatten(1)
+    size = m.sum(1)
+    k = size if fraction is None else torch.full_like(size, int(fraction * m.shape[1]))
+    top = _top_k(rank_scores(R, index, tie_seed).flatten(1), k)
+    iou = (top & m).sum(1).double() / (top | m).sum(1).double().clamp(min=1)
+    return torch.where(size > 0, iou, torch.full_like(iou, float("nan")))
+
+
+def pixel_roc_auc(A: torch.Tensor, mask: torch.Tensor, *, pooling: Pooling = "sum,abs") -> torch.Tensor:
+    """Mann-Whitney ROC-AUC of the pooled map R against the mask (no tie noise; ties count 1/2).
+
+    Empty or full mask -> NaN.
+
+    >>> R = torch.tensor([[[.9, .8, .3, .1]]]); M = torch.tensor([[[1., 0., 1., 0.]]])
+    >>> pixel_roc_auc(R, M).item()
+    0.75
+    """
+    R = pool(A, pooling)
+    m = _masks(mask, R).flatten(1)
+    ranks = _average_ranks(R.double().flatten(1))
+    pos = m.sum(1).double()
+    neg = m.shape[1] - pos
+    # U statistic of the positives: sum of their ranks minus the smallest possible sum.
+    u = (ranks * m).sum(1) - pos * (pos + 1) / 2
+    auc = u / (pos * neg).clamp(min=1)
+    return torch.where((pos > 0) & (neg > 0), auc, torch.full_like(auc, float("nan")))
+
+
+def _average_ranks(v: torch.Tensor) -> torch.Tensor:
+    """1-based ranks per row, ties given their average rank (as scipy.stats.rankdata)."""
+    sorted_v, order = v.sort(dim=1, stable=True)
+    n = v.shape[1]
+    pos = torch.arange(1, n + 1, device=v.device, dtype=torch.float64).expand_as(sorted_v)
+    new_group = torch.ones_like(sorted_v, dtype=torch.bool)
+    new_group[:, 1:] = sorted_v[:, 1:] != sorted_v[:, :-1]
+    group = new_group.cumsum(1) - 1
+    sums = torch.zeros_like(sorted_v).scatter_add_(1, group, pos)
+    counts = torch.zeros_like(sorted_v).scatter_add_(1, group, torch.ones_like(pos))
+    avg = sums.gather(1, group) / counts.gather(1, group)
+    return torch.empty_like(avg).scatter_(1, order, avg)
