@@ -205,6 +205,10 @@ def _check_requirements(specs: dict[str, tuple[ComponentSpec, ...]], src: str) -
             if "mask" in metric.cls.requires and not meta.has_mask:
                 raise ConfigError(f"{metric.where}: metric '{metric.name}' requires mask, "
                                   f"but task '{task.name}' has no ground-truth masks")
+            missing = metric.cls.requires - {"mask", "explainer", "retraining"} - set(meta.extras)
+            if missing:
+                raise ConfigError(f"{metric.where}: metric '{metric.name}' requires per-sample "
+                                  f"{', '.join(sorted(missing))}, which task '{task.name}' does not provide")
         for method in specs["methods"]:
             if method.cls.requires_mask and not meta.has_mask:
                 raise ConfigError(f"{method.where}: method '{method.name}' requires masks, "

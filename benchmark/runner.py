@@ -120,8 +120,11 @@ class Runner:
                 data, target = subset, predictions[: len(subset)]
                 attributions = self._attributions(cell, explainer, model, data, target)
             for e in evals:
+                metric = e.metric.cls(e.metric.config)
+                if explainer is not None:
+                    metric.make_explainer = lambda m, spec=explainer: spec.cls(m, spec.config)
                 with measure(self.device) as cost:
-                    values = e.metric.cls(e.metric.config)(model, data, attributions, target)
+                    values = metric(model, data, attributions, target)
                 self._write_record(cell, e, values, cost)
                 summary.records_written += 1
                 progress.advance("evaluate", note=f"{label} {e.explainer.label + ' ' if e.explainer else ''}"
@@ -138,11 +141,12 @@ class Runner:
         arch, meta = cell.architecture, cell.task.cls.meta
         torch.manual_seed(cell.seed)  # weight initialization
         model = arch.cls(arch.config, meta.input_shape, meta.num_classes, **model_inputs(meta, train)).to(self.device)
+        method = cell.method.cls(cell.method.config)
+        method.prepare(model, train.x[:2].to(self.device))  # auxiliary networks exist before weights load
         weights = self.store.get_tensors("models", cell.key) if self.store.has("training", cell.key) else None
         if weights is not None:
             model.load_state_dict(weights)
             return model
-        method = cell.method.cls(cell.method.config)
         method.ctx = TrainingContext(
             device=self.device, generator=torch.Generator().manual_seed(cell.seed),
             cam_layer=arch.cls.cam_layer, flint_layers=arch.cls.flint_layers, normalization=model.normalization)
@@ -182,6 +186,7 @@ class Runner:
                        "metric": e.metric.label},
             "metric": {"name": m.name, "version": m.version, "label": m.label or m.name, "category": m.category,
                        "higher_is_better": m.higher_is_better},
+            "dataset_level": m.dataset_level,
             "value": finite.mean().item() if len(finite) else float("nan"),
             "n": len(finite), "n_excluded": len(values) - len(finite), "values": values.tolist(),
             **dataclasses.asdict(cost), **self._provenance(),

@@ -1,13 +1,17 @@
 """`Metric`: a thin class over a pure tensor kernel, carrying the metadata the leaderboard reads."""
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import torch
 from torch import nn
 
 from xaibench.batch import Batch
 from xaibench.component import Component
+
+if TYPE_CHECKING:
+    from xaibench.metrics.explainers.base import Explainer
 
 Category = Literal["predictive", "faithfulness", "localization", "input_bias", "sanity", "complexity"]
 
@@ -16,7 +20,8 @@ class Metric(Component):
     """Base class of metrics.
 
     Subclasses set ``name``, ``version``, ``category``, ``higher_is_better``, ``requires``
-    (subset of {"mask", "retraining"}), ``modalities`` (the task modalities it is defined for), a ``Config``, a ``label`` for
+    (subset of {"mask", "explainer", "retraining"} plus the Batch.meta keys it reads, e.g.
+    "intensity", which a task declares in ``TaskMeta.extras``), ``modalities`` (the task modalities it is defined for), a ``Config``, a ``label`` for
     tables, and override ``compute``, which returns one float64 value per sample (NaN = excluded).
     ``category == "predictive"`` metrics score the model once and receive no attributions.
 
@@ -28,11 +33,14 @@ class Metric(Component):
     category: ClassVar[Category]
     higher_is_better: ClassVar[bool]
     requires: ClassVar[frozenset[str]] = frozenset()
+    dataset_level: ClassVar[bool] = False  # compute returns one value for the whole evaluation set
     modalities: ClassVar[frozenset[str]] = frozenset({"image"})  # the task modalities it is defined for
     label: ClassVar[str] = ""
 
     def __init__(self, config: Any = None):
         self.cfg = self.make_config(config)
+        # Bound by the harness for metrics that require "explainer" (they re-explain changed models).
+        self.make_explainer: Callable[[nn.Module], Explainer] | None = None
 
     @classmethod
     def uses_attributions(cls) -> bool:

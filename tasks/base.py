@@ -23,6 +23,7 @@ class TaskMeta:
     citation: str = ""
     mask_kind: str = "ground truth"  # or "derived" for masks computed from the data
     vocab_size: int | None = None  # text tasks: token ids are in [0, vocab_size), 0 = padding
+    extras: tuple[str, ...] = ()  # the per-sample Batch.meta keys it provides (metrics may require them)
 
 
 class Task(Component):

@@ -15,8 +15,9 @@ from xaibench.batch import Batch
 from xaibench.metrics.complexity import Gini
 from xaibench.metrics.faithfulness import AverageDrop, AverageGain, AverageIncrease
 from xaibench.metrics.functional.complexity import gini
-from xaibench.metrics.functional.localization import (_average_ranks, energy_pointing_game, pixel_roc_auc,
-                                                      relevance_rank_accuracy, top_k_iou)
+from xaibench.metrics.functional.localization import (energy_pointing_game, pixel_roc_auc, relevance_rank_accuracy,
+                                                      top_k_iou)
+from xaibench.metrics.functional.stats import average_ranks, spearman
 from xaibench.metrics.localization import EnergyPointingGame, PixelROCAUC, RelevanceRankAccuracy, TopKIoU
 
 
@@ -112,7 +113,7 @@ def test_pixel_roc_auc_spec_value_and_sklearn():
 
 def test_average_ranks_equal_scipy():
     v = torch.randint(0, 4, (3, 20), generator=gen(5)).double()
-    np.testing.assert_array_equal(_average_ranks(v).numpy(), rankdata(v.numpy(), axis=1))
+    np.testing.assert_array_equal(average_ranks(v).numpy(), rankdata(v.numpy(), axis=1))
 
 
 def quiet(metric_cls, **kwargs):
@@ -153,3 +154,15 @@ def test_gini_spec_values_and_quantus_sparseness():
     theirs = quiet(quantus.Sparseness, abs=False, normalise=False).evaluate_batch(x_batch=None, a_batch=a.numpy().copy())
     np.testing.assert_allclose(gini(a + 1e-7).numpy(), theirs, rtol=0, atol=1e-12)
     assert not np.array_equal(gini(a).numpy(), theirs)  # the shift is a (tiny) deliberate difference
+
+
+def test_spearman_equals_scipy_and_the_constant_rules():
+    from scipy.stats import spearmanr
+
+    a = torch.randint(0, 5, (4, 30), generator=gen(11)).double()
+    b = torch.randint(0, 5, (4, 30), generator=gen(12)).double()
+    ours = spearman(a, b)
+    for i in range(4):
+        assert ours[i].item() == pytest.approx(spearmanr(a[i], b[i]).statistic, abs=1e-12)
+    const = torch.ones(1, 30)
+    assert spearman(const, const).item() == 1.0 and spearman(const, a[:1]).item() == 0.0

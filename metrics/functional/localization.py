@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from .maps import Pooling, minmax, pool, rank_scores
+from .stats import average_ranks
 
 
 def _masks(mask: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
@@ -125,7 +126,7 @@ def pixel_roc_auc(A: torch.Tensor, mask: torch.Tensor, *, pooling: Pooling = "su
     """
     R = pool(A, pooling)
     m = _masks(mask, R).flatten(1)
-    ranks = _average_ranks(R.double().flatten(1))
+    ranks = average_ranks(R.double().flatten(1))
     pos = m.sum(1).double()
     neg = m.shape[1] - pos
     # U statistic of the positives: sum of their ranks minus the smallest possible sum.
@@ -133,16 +134,3 @@ def pixel_roc_auc(A: torch.Tensor, mask: torch.Tensor, *, pooling: Pooling = "su
     auc = u / (pos * neg).clamp(min=1)
     return torch.where((pos > 0) & (neg > 0), auc, torch.full_like(auc, float("nan")))
 
-
-def _average_ranks(v: torch.Tensor) -> torch.Tensor:
-    """1-based ranks per row, ties given their average rank (as scipy.stats.rankdata)."""
-    sorted_v, order = v.sort(dim=1, stable=True)
-    n = v.shape[1]
-    pos = torch.arange(1, n + 1, device=v.device, dtype=torch.float64).expand_as(sorted_v)
-    new_group = torch.ones_like(sorted_v, dtype=torch.bool)
-    new_group[:, 1:] = sorted_v[:, 1:] != sorted_v[:, :-1]
-    group = new_group.cumsum(1) - 1
-    sums = torch.zeros_like(sorted_v).scatter_add_(1, group, pos)
-    counts = torch.zeros_like(sorted_v).scatter_add_(1, group, torch.ones_like(pos))
-    avg = sums.gather(1, group) / counts.gather(1, group)
-    return torch.empty_like(avg).scatter_(1, order, avg)

@@ -1,0 +1,34 @@
+"""Rank statistics on rows of a tensor (batched, float64)."""
+from __future__ import annotations
+
+import torch
+
+
+def average_ranks(v: torch.Tensor) -> torch.Tensor:
+    """1-based ranks per row, ties given their average rank (as scipy.stats.rankdata)."""
+    sorted_v, order = v.sort(dim=1, stable=True)
+    n = v.shape[1]
+    pos = torch.arange(1, n + 1, device=v.device, dtype=torch.float64).expand_as(sorted_v)
+    new_group = torch.ones_like(sorted_v, dtype=torch.bool)
+    new_group[:, 1:] = sorted_v[:, 1:] != sorted_v[:, :-1]
+    group = new_group.cumsum(1) - 1
+    sums = torch.zeros_like(sorted_v).scatter_add_(1, group, pos)
+    counts = torch.zeros_like(sorted_v).scatter_add_(1, group, torch.ones_like(pos))
+    avg = sums.gather(1, group) / counts.gather(1, group)
+    return torch.empty_like(avg).scatter_(1, order, avg)
+
+
+def spearman(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Spearman rank correlation per row, with average ranks for ties (METRICS.md §0).
+
+    Two equal constant rows give 1; otherwise a constant row gives 0.
+
+    >>> spearman(torch.tensor([[1., 2., 3.], [1., 1., 1.]]), torch.tensor([[3., 2., 1.], [1., 1., 1.]])).tolist()
+    [-1.0, 1.0]
+    """
+    ra, rb = average_ranks(a.double().flatten(1)), average_ranks(b.double().flatten(1))
+    ra, rb = ra - ra.mean(1, keepdim=True), rb - rb.mean(1, keepdim=True)
+    denom = (ra.pow(2).sum(1) * rb.pow(2).sum(1)).sqrt()
+    rho = (ra * rb).sum(1) / torch.where(denom == 0, 1.0, denom)
+    both_constant_equal = (denom == 0) & (a.flatten(1) == b.flatten(1)).all(1)
+    return torch.where(denom == 0, both_constant_equal.double(), rho)
