@@ -32,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a Python file that registers components; may be repeated")
     run.add_argument("--out", default=None, metavar="FILE",
                      help="where to write the leaderboard (default: DIR/LEADERBOARD.md)")
-    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--quiet", action="store_true", help="no progress output")
+    run.add_argument("--dry-run", action="store_true",
+                     help="validate and print the plan (cells done and to do, estimated cost); run nothing")
 
     board = sub.add_parser("leaderboard", help="render the leaderboard from stored results",
                            description="Render every record in the results directory as a markdown leaderboard.")
@@ -58,7 +60,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from xaibench.store import ResultStore, write_atomic
 
     store = ResultStore(args.results)
-    summary = Runner(suite, store, quiet=args.quiet).run()
+    runner = Runner(suite, store, quiet=args.quiet)
+    if args.dry_run:
+        from xaibench.dry_run import describe_plan
+
+        print(describe_plan(runner))
+        return 0
+    summary = runner.run()
     records = [r for r in (store.get("records", k) for k in summary.record_keys) if r is not None]
     out = Path(args.out) if args.out else Path(args.results) / "LEADERBOARD.md"
     write_atomic(out, render_markdown(records).encode())

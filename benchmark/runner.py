@@ -77,9 +77,9 @@ class Runner:
         self.device = device or select_device()
         self._data: dict[str, tuple[Batch, Batch]] = {}
 
-    def run(self) -> RunSummary:
-        summary = RunSummary()
-        todo = []
+    def pending(self) -> tuple[list[tuple[TrainCell, list[EvalCell]]], RunSummary]:
+        """The training cells with missing evaluations (and those missing), and a summary of what is done."""
+        summary, todo = RunSummary(), []
         for cell in make_plan(self.suite):
             keys = [cell.eval_key(e) for e in cell.evals]
             summary.record_keys += keys
@@ -87,6 +87,10 @@ class Runner:
             summary.cells_skipped += len(cell.evals) - len(missing)
             if missing:
                 todo.append((cell, missing))
+        return todo, summary
+
+    def run(self) -> RunSummary:
+        todo, summary = self.pending()
         totals = {"train": sum(not self.store.has("training", c.key) for c, _ in todo),
                   "evaluate": sum(len(m) for _, m in todo)}
         with Progress(totals, quiet=self.quiet) as progress:

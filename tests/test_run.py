@@ -100,3 +100,17 @@ def test_help_and_list():
     tasks = run_cli("list", "tasks").stdout
     shapes = next(re.split(r"\s{2,}", line.strip()) for line in tasks.splitlines() if line.startswith("  shapes "))
     assert shapes[:6] == ["shapes", "image", "1x32x32", "4 classes", "mask (ground truth)", "synthetic"]
+
+
+def test_dry_run_counts_cells_and_estimates_from_recorded_timings(write_suite, tmp_path):
+    results = tmp_path / "results"
+    one_seed = write_suite(TINY.replace("seeds: [0, 1]", "seeds: [0]"), "one.yaml")
+    assert run_cli("run", str(one_seed), "--results", str(results), "--quiet").returncode == 0
+    before = snapshot(results)
+    plan = run_cli("run", str(write_suite(TINY)), "--results", str(results), "--dry-run")
+    assert plan.returncode == 0, plan.stderr
+    lines = plan.stdout.splitlines()
+    assert lines[1] == "  training cells:   2 (1 done, 1 to train)"
+    assert lines[2] == "  evaluation cells: 18 (9 done, 9 to compute)"
+    assert re.fullmatch(r"  estimated cost:   about \d+ s for the 10 cells with recorded timings", lines[3])
+    assert snapshot(results) == before  # a dry run writes nothing
