@@ -55,6 +55,10 @@ class TrainingMethod(Component):
         self.cfg = self.make_config(config)
         self.ctx: TrainingContext | None = None
 
+    def prepare(self, model: nn.Module, x: torch.Tensor) -> None:
+        """Add auxiliary networks to ``model.xaibench_aux`` (``x``: a few training inputs); the harness calls it
+        on the freshly built model before training and before loading cached weights. Default: nothing."""
+
     def loss(self, model: nn.Module, batch: Batch, step: int) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} must override loss() or fit()")
 
