@@ -33,6 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, metavar="FILE",
                      help="where to write the leaderboard (default: DIR/LEADERBOARD.md)")
     run.add_argument("--quiet", action="store_true", help="no progress output")
+    run.add_argument("--executor", choices=("local", "ray"), default="local",
+                     help="where cells run: this process (default) or a Ray cluster")
+    run.add_argument("--address", default=None, metavar="ADDR",
+                     help="Ray cluster address (default: start a local cluster); with --executor ray")
+    run.add_argument("--threads", type=int, default=None, metavar="N",
+                     help="torch threads per cell (default: torch's default here); recorded, as results may "
+                          "depend on it; Ray tasks ask for N CPUs")
     run.add_argument("--dry-run", action="store_true",
                      help="validate and print the plan (cells done and to do, estimated cost); run nothing")
 
@@ -59,8 +66,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from xaibench.runner import Runner
     from xaibench.store import ResultStore, write_atomic
 
+    from xaibench.executors import EXECUTORS
+
+    if args.address and args.executor != "ray":
+        raise XaibenchError("--address is for --executor ray")
+    executor = EXECUTORS[args.executor](args.address) if args.executor == "ray" else EXECUTORS["local"]()
     store = ResultStore(args.results)
-    runner = Runner(suite, store, quiet=args.quiet)
+    runner = Runner(suite, store, quiet=args.quiet, executor=executor, threads=args.threads)
     if args.dry_run:
         from xaibench.dry_run import describe_plan
 

@@ -93,7 +93,8 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
     import yaml
 
     path = suite_path(name_or_path)
-    src = str(path)
+    src = str(path)  # as the user wrote it, for messages
+    source = str(path.resolve())
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
@@ -105,7 +106,9 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
         if key not in TOP_LEVEL_KEYS:
             raise ConfigError(f"{src}: {key}: unknown key{did_you_mean(str(key), TOP_LEVEL_KEYS)}")
 
-    plugins = tuple(_plugin_paths(raw.get("plugins", []), path, src)) + tuple(extra_plugins)
+    # Absolute paths: Ray workers rebuild the suite from these, in another working directory.
+    plugins = tuple(_plugin_paths(raw.get("plugins", []), path, src)) + tuple(str(Path(p).resolve()) for p in extra_plugins)
+    plugins = tuple(dict.fromkeys(plugins))
     for plugin in plugins:
         load_plugin_file(plugin)
 
@@ -126,7 +129,7 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
                 for kind in COMPONENT_KINDS}
     content = {"seeds": seeds, "data_seed": data_seed, "budget": budget,
                "evaluation": dataclasses.asdict(evaluation), **resolved}
-    return Suite(name=str(raw.get("name", path.stem)), source=src, seeds=tuple(seeds), data_seed=data_seed,
+    return Suite(name=str(raw.get("name", path.stem)), source=source, seeds=tuple(seeds), data_seed=data_seed,
                  budget=budget, evaluation=evaluation, plugins=plugins, hash=stable_hash(content),
                  skipped_tasks=skipped, **specs)
 
@@ -153,7 +156,7 @@ def _available_tasks(tasks: tuple[ComponentSpec, ...], policy: object,
 def _plugin_paths(value: Any, suite_file: Path, src: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{src}: plugins: expected a list of file paths, got {value!r}")
-    return [str((suite_file.parent / v) if not Path(v).is_absolute() else Path(v)) for v in value]
+    return [str((suite_file.parent / v).resolve()) for v in value]
 
 
 def _resolve_entries(raw: Mapping[str, Any], kind: str, src: str) -> list[ComponentSpec]:
@@ -205,7 +208,7 @@ def _check_requirements(specs: dict[str, tuple[ComponentSpec, ...]], src: str) -
             if "mask" in metric.cls.requires and not meta.has_mask:
                 raise ConfigError(f"{metric.where}: metric '{metric.name}' requires mask, "
                                   f"but task '{task.name}' has no ground-truth masks")
-            missing = metric.cls.requires - {"mask", "explainer", "retraining"} - set(meta.extras)
+            missing = metric.cls.requires - {"mask", "explainer", "retraining", "flint"} - set(meta.extras)
             if missing:
                 raise ConfigError(f"{metric.where}: metric '{metric.name}' requires per-sample "
                                   f"{', '.join(sorted(missing))}, which task '{task.name}' does not provide")
