@@ -10,6 +10,7 @@ from xaibench.batch import Batch
 from xaibench.registries import TASKS
 from xaibench.budget import Budget
 from xaibench.tasks.base import Split, Task, TaskMeta
+from xaibench.tasks.images.textures import gratings
 
 SHAPES = ("disk", "square", "triangle", "cross")
 SIZE = 32
@@ -29,21 +30,6 @@ def _shape_masks(cy: np.ndarray, cx: np.ndarray, r: np.ndarray) -> np.ndarray:
     bar = r / 3
     cross = ((adx <= bar) & (ady <= r)) | ((ady <= bar) & (adx <= r))
     return np.stack([disk, square, triangle, cross])
-
-
-def _texture(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Smooth random gratings plus pixel noise, in about [0, 0.5]."""
-    grid = np.arange(SIZE, dtype=np.float64)
-    yy, xx = np.meshgrid(grid, grid, indexing="ij")
-    field = np.zeros((n, SIZE, SIZE))
-    for _ in range(3):
-        freq = rng.uniform(0.15, 0.6, n)[:, None, None]
-        theta = rng.uniform(0, np.pi, n)[:, None, None]
-        phase = rng.uniform(0, 2 * np.pi, n)[:, None, None]
-        field += np.sin(freq * (np.cos(theta) * xx + np.sin(theta) * yy) + phase)
-    field = (field / 3 + 1) / 2  # [0, 1]
-    level = rng.uniform(0.1, 0.4, n)[:, None, None]
-    return level * field + rng.normal(0, 0.05, (n, SIZE, SIZE))
 
 
 @TASKS.register
@@ -74,7 +60,7 @@ class Shapes(Task):
         cx = rng.uniform(margin, SIZE - 1 - margin)
         mask = _shape_masks(cy, cx, r)[y, np.arange(n)]
         intensity = rng.uniform(0.65, 1.0, n)[:, None, None]
-        x = np.where(mask, intensity + rng.normal(0, 0.05, mask.shape), _texture(rng, n))
+        x = np.where(mask, intensity + rng.normal(0, 0.05, mask.shape), gratings(rng, n, SIZE))
         x = np.clip(x, 0.0, 1.0)
         return Batch(
             x=torch.from_numpy(x[:, None]).float(),
