@@ -1,22 +1,23 @@
-"""Records -> per-task tables of values over seeds. A pure function of the stored records.
+"""Records -> one table per (task, explainer): rows are method x architecture, values per seed.
 
-A column is one (explainer, metric name, metric version): two versions of a metric never share a
-column, and two versions of a task never share a table.
+A pure function of the stored records. A column is one (metric name, metric version): two versions
+of a metric never share a column, and two versions of a task never share a table. Predictive
+metrics (no explainer) appear in every table of their task; the control explainers (`random`,
+`constant`) become rows under every other explainer's table.
 """
 from __future__ import annotations
 
 import dataclasses
-import math
-import statistics
 from collections.abc import Iterable
 from typing import Any
 
-CATEGORY_ORDER = ("predictive", "faithfulness", "localization", "input_bias", "sanity", "complexity", "cost")
+CATEGORY_ORDER = ("predictive", "faithfulness", "localization", "input_bias", "sanity", "complexity")
+CONTROLS = ("random", "constant")
+BASELINE_METHOD = "erm"
 
 
 @dataclasses.dataclass(frozen=True)
 class Column:
-    explainer: str | None
     metric: str
     version: str
     label: str
@@ -24,63 +25,60 @@ class Column:
     higher_is_better: bool
 
     def sort_key(self) -> tuple[Any, ...]:
-        return (CATEGORY_ORDER.index(self.category) if self.category in CATEGORY_ORDER else len(CATEGORY_ORDER),
-                self.explainer or "", self.metric, self.version)
+        order = CATEGORY_ORDER.index(self.category) if self.category in CATEGORY_ORDER else len(CATEGORY_ORDER)
+        return order, self.metric, self.version
 
 
-@dataclasses.dataclass(frozen=True)
-class Summary:
-    mean: float
-    std: float
-    n_seeds: int
+Row = tuple[str, str]  # (method label, architecture label)
 
 
 @dataclasses.dataclass
-class TaskTable:
+class Table:
+    """Values per seed of every (row, column) for one task version and one explainer."""
+
     task: str
     task_version: str
+    explainer: str | None  # None: a task evaluated with predictive metrics only
     columns: list[Column]
-    rows: list[tuple[str, str]]  # (method label, architecture label)
-    cells: dict[tuple[tuple[str, str], Column], Summary]
-    seeds: list[int]
-    n_samples: dict[Column, int]
+    rows: list[Row]
+    controls: list[tuple[str, Row]]  # (control explainer, the model row whose values it shows)
+    values: dict[tuple[str | None, Row, Column], dict[int, float]]  # (explainer, row, column) -> seed -> value
 
-    def best(self, column: Column) -> float | None:
-        means = [s.mean for (row, c), s in self.cells.items() if c == column and not math.isnan(s.mean)]
-        if not means:
-            return None
-        return max(means) if column.higher_is_better else min(means)
+    def seeds(self) -> list[int]:
+        return sorted({s for v in self.values.values() for s in v})
 
 
-def summarize(values: list[float]) -> Summary:
-    finite = [v for v in values if not math.isnan(v)]
-    if not finite:
-        return Summary(float("nan"), float("nan"), 0)
-    return Summary(statistics.fmean(finite), statistics.stdev(finite) if len(finite) > 1 else 0.0, len(finite))
-
-
-def aggregate(records: Iterable[dict[str, Any]]) -> list[TaskTable]:
-    """Group records into one table per (task, task version); each cell summarizes the seeds."""
-    groups: dict[tuple[str, str], dict[tuple[tuple[str, str], Column], dict[int, float]]] = {}
-    seeds: dict[tuple[str, str], set[int]] = {}
-    samples: dict[tuple[tuple[str, str], Column], int] = {}
+def aggregate(records: Iterable[dict[str, Any]]) -> list[Table]:
+    """Group records by task version, then explainer; sort rows (ERM first) and columns (by category)."""
+    by_task: dict[tuple[str, str], dict[tuple[str | None, Row, Column], dict[int, float]]] = {}
     for rec in records:
         key, labels, metric = rec["key"], rec["labels"], rec["metric"]
-        table = (labels["task"], key["task"]["version"])
-        column = Column(labels["explainer"], metric["name"], metric["version"], metric["label"],
-                        metric["category"], metric["higher_is_better"])
-        row = (labels["method"], labels["architecture"])
-        groups.setdefault(table, {}).setdefault((row, column), {})[key["seed"]] = rec["value"]
-        seeds.setdefault(table, set()).add(key["seed"])
-        samples[(table, column)] = max(samples.get((table, column), 0), rec["n"] + rec["n_excluded"])
+        column = Column(metric["name"], metric["version"], metric["label"], metric["category"],
+                        metric["higher_is_better"])
+        cell = (labels["explainer"], (labels["method"], labels["architecture"]), column)
+        by_task.setdefault((labels["task"], key["task"]["version"]), {}).setdefault(cell, {})[key["seed"]] = \
+            rec["value"]
     tables = []
-    for (task, version), cells in sorted(groups.items()):
-        columns = sorted({c for _, c in cells}, key=Column.sort_key)
-        rows = sorted({r for r, _ in cells})
-        tables.append(TaskTable(
-            task=task, task_version=version, columns=columns, rows=rows,
-            cells={k: summarize([v for _, v in sorted(by_seed.items())]) for k, by_seed in cells.items()},
-            seeds=sorted(seeds[(task, version)]),
-            n_samples={c: samples[((task, version), c)] for c in columns},
-        ))
+    for (task, version), values in sorted(by_task.items()):
+        explainers = sorted({e for e, _, _ in values if e is not None and e not in CONTROLS})
+        predictive = sorted({c for e, _, c in values if e is None}, key=Column.sort_key)
+        for explainer in explainers or [None]:
+            own = {c for e, _, c in values if e == explainer and e is not None}
+            rows = sorted({r for e, r, _ in values if e in (None, explainer)},
+                          key=lambda r: (r[0] != BASELINE_METHOD, r))
+            tables.append(Table(task, version, explainer, predictive + sorted(own, key=Column.sort_key), rows,
+                                _control_rows(values, rows) if explainer else [], values))
     return tables
+
+
+def _control_rows(values: dict[tuple[str | None, Row, Column], dict[int, float]],
+                  rows: list[Row]) -> list[tuple[str, Row]]:
+    """One row per control explainer and architecture, on that architecture's ERM model (else its first row)."""
+    out = []
+    for control in CONTROLS:
+        explained = {r for e, r, _ in values if e == control}
+        for arch in sorted({a for _, a in rows}):
+            candidates = [r for r in rows if r[1] == arch and r in explained]
+            if candidates:
+                out.append((control, candidates[0]))  # rows are sorted with ERM first
+    return out

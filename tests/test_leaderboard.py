@@ -1,8 +1,9 @@
 """The markdown leaderboard is a pure function of the records."""
 import copy
 
-from xaibench.leaderboard.aggregate import aggregate, summarize
+from xaibench.leaderboard.aggregate import aggregate
 from xaibench.leaderboard.markdown import escape, render_markdown
+from xaibench.leaderboard.stats import paired_p_value, summarize
 
 
 def record(method, seed, metric, value, explainer="saliency", version="1", higher=True, category="faithfulness",
@@ -17,28 +18,40 @@ def record(method, seed, metric, value, explainer="saliency", version="1", highe
     }
 
 
+def accuracy(method, values):
+    return [record(method, s, "accuracy", v, explainer=None, category="predictive") for s, v in enumerate(values)]
+
+
+def deletion(method, values, explainer="saliency"):
+    return [record(method, s, "deletion", v, explainer=explainer, higher=False) for s, v in enumerate(values)]
+
+
 RECORDS = [
-    *(record("erm", s, "accuracy", v, explainer=None, category="predictive") for s, v in [(0, 0.9), (1, 0.8)]),
-    *(record("sgt", s, "accuracy", v, explainer=None, category="predictive") for s, v in [(0, 0.95), (1, 0.85)]),
-    *(record("erm", s, "deletion", v, higher=False) for s, v in [(0, 0.2), (1, 0.4)]),
-    *(record("sgt", s, "deletion", v, higher=False) for s, v in [(0, 0.5), (1, 0.7)]),
+    *accuracy("erm", [0.90, 0.80, 0.85]), *accuracy("sgt", [0.95, 0.85, 0.90]),
+    *deletion("erm", [0.20, 0.40, 0.30]), *deletion("sgt", [0.50, 0.70, 0.62]),
+    *deletion("erm", [0.45, 0.55, 0.50], explainer="random"),
 ]
 
 EXPECTED = """\
 # xaibench leaderboard
 
-## shapes (task v1)
+Cells: mean ± half-width of the 95% t-interval over seeds. **Bold**: best in its column. †: differs from erm on the same architecture (two-sided paired t-test over seeds, p < 0.05, at least 3 seeds). Rank: mean of the row's ranks over the table's columns (1 = best; ties share the mean rank; control rows not ranked). ↑ higher is better, ↓ lower is better.
 
-Mean ± std over seeds 0, 1; best per column in bold; ↑ higher is better, ↓ lower is better.
+## shapes (task v1), seeds 0, 1, 2
 
-| Method | Architecture | Accuracy ↑ | saliency: Deletion ↓ |
-|---|---|---:|---:|
-| erm | small\\_cnn | 0.850 ± 0.071 | **0.300 ± 0.141** |
-| sgt | small\\_cnn | **0.900 ± 0.071** | 0.600 ± 0.141 |
+### saliency
+
+Columns by category: predictive: Accuracy; faithfulness: Deletion.
+
+| Method | Architecture | Accuracy ↑ | Deletion ↓ | Rank |
+|---|---|---:|---:|---:|
+| erm | small\\_cnn | 0.850 ± 0.124 | **0.300 ± 0.248** | 1.50 |
+| sgt | small\\_cnn | **0.900 ± 0.124 †** | 0.607 ± 0.250 † | 1.50 |
+| *control: random* | small\\_cnn (on erm) | – | 0.500 ± 0.124 | – |
 
 ---
 
-Code version: 0.1.0+gabc. Suite: s (h1). 8 records.
+Code version: 0.1.0+gabc. Suite: s (h1). 15 records.
 
 Packages: torch 2.13.0.
 """
@@ -56,12 +69,13 @@ def test_two_metric_versions_never_share_a_column():
     records = RECORDS + [record("erm", 0, "deletion", 0.1, version="2", higher=False)]
     (table,) = aggregate(records)
     assert [(c.metric, c.version) for c in table.columns] == [("accuracy", "1"), ("deletion", "1"), ("deletion", "2")]
-    assert "saliency: Deletion v2 ↓" in render_markdown(records)
+    assert "| Deletion v2 ↓ |" in render_markdown(records)
 
 
-def test_two_task_versions_get_two_tables():
+def test_two_task_versions_get_two_sections():
     records = RECORDS + [record("erm", 0, "accuracy", 0.5, explainer=None, category="predictive", task_version="2")]
     assert [t.task_version for t in aggregate(records)] == ["1", "2"]
+    assert "## shapes (task v2), seeds 0" in render_markdown(records)
 
 
 def test_plugin_names_are_escaped():
@@ -71,6 +85,11 @@ def test_plugin_names_are_escaped():
     assert escape("x_y") == "x\\_y"
 
 
-def test_summary_ignores_nan_seeds():
+def test_statistics():
     s = summarize([1.0, float("nan"), 3.0])
-    assert (s.mean, s.n_seeds) == (2.0, 2) and abs(s.std - 2 ** 0.5) < 1e-12
+    assert (s.mean, s.n_seeds) == (2.0, 2) and abs(s.ci95 - 12.706204736174698) < 1e-9  # t(.975, 1)·√2/√2
+    from scipy.stats import ttest_rel
+
+    a, b = {0: 0.2, 1: 0.4, 2: 0.3}, {0: 0.5, 1: 0.7, 2: 0.62}
+    assert paired_p_value(a, b) == ttest_rel([0.2, 0.4, 0.3], [0.5, 0.7, 0.62]).pvalue
+    assert paired_p_value({0: 1.0, 1: 2.0}, {0: 1.0, 1: 3.0}) is None  # fewer than 3 pairs
