@@ -1,0 +1,186 @@
+"""Text kernels on token ids (0 = padding): ERASER comprehensiveness and sufficiency, token AUPRC. Spec: METRICS.md §6.
+
+Attributions are embedding-level (N x L x E, taken at the model's embedding layer) or already token-level
+(N x L); token scores pool the embedding dim as the image metrics pool channels (§0). Padding is never ranked,
+removed or scored.
+
+>>> x = torch.tensor([[5, 6, 7, 8, 0]])
+>>> A = torch.tensor([[[1., -4.], [2., 0.], [0., 0.], [-1., 0.], [9., 9.]]])  # N x L x E
+>>> token_scores(A, x).tolist()
+[[3.0, 2.0, 0.0, 1.0, 0.0]]
+>>> erase(x, torch.tensor([[True, False, True, True, False]])).tolist()  # delete token 6, re-pad at the end
+[[5, 7, 8, 0, 0]]
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+from torch import nn
+
+from .faithfulness import _device
+from .maps import Pooling, pool, rank_scores
+
+PAD = 0
+BINS: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2, 0.5)
+AopcNorm = Literal["bins", "eraser"]
+
+
+def token_scores(A: torch.Tensor, x: torch.Tensor, pooling: Pooling = "sum,abs") -> torch.Tensor:
+    """One score per token (N x L, float64, 0 on padding): A pooled over its last (embedding) dim, or A itself
+    when it is already N x L."""
+    if A.shape[:2] != x.shape or A.dim() not in (2, 3):
+        raise ValueError(f"attributions of shape {tuple(A.shape)} do not match token ids {tuple(x.shape)}: "
+                         "expected N x L x E (embedding level) or N x L")
+    # pool() reduces axis 1 of N x C x H x W: put the embedding dim there, with a unit W axis.
+    R = A.double() if A.dim() == 2 else pool(A.movedim(-1, 1).unsqueeze(-1), pooling).squeeze(-1).double()
+    return R.masked_fill(x.to(R.device) == PAD, 0.0)
+
+
+def token_ranks(R: torch.Tensor, x: torch.Tensor, *, index: torch.Tensor | None = None,
+                tie_seed: int = 0) -> torch.Tensor:
+    """Rank of each token in its document (N x L, long, 0 = most relevant) by §0's r = minmax(R) + 1e-4 z;
+    padding ranks after every token.
+
+    >>> token_ranks(torch.tensor([[1., 3., 2., 0.]]), torch.tensor([[4, 4, 4, 0]])).tolist()
+    [[2, 0, 1, 3]]
+    """
+    tokens = x.to(R.device) != PAD
+    lo = torch.where(tokens, R, torch.inf).amin(1, keepdim=True)
+    lo = torch.where(lo.isinf(), 0.0, lo)  # an empty document: any finite value
+    # Padding takes the document's minimum, so minmax spans the tokens only (padding is not ranked).
+    r = rank_scores(torch.where(tokens, R, lo).unsqueeze(1), index, tie_seed).squeeze(1)
+    order = r.masked_fill(~tokens, -torch.inf).argsort(dim=1, descending=True, stable=True)
+    return torch.empty_like(order).scatter_(1, order, torch.arange(x.shape[1], device=R.device).expand_as(order))
+
+
+def bin_sizes(lengths: torch.Tensor, bins: Sequence[float] = BINS) -> torch.Tensor:
+    """k_b = max(1, ⌈b·L⌉), at most L, per document and bin (N x B, long).
+
+    >>> bin_sizes(torch.tensor([10, 30, 200])).tolist()
+    [[1, 1, 1, 2, 5], [1, 2, 3, 6, 15], [2, 10, 20, 40, 100]]
+    """
+    b = torch.as_tensor(bins, dtype=torch.float64, device=lengths.device)
+    L = lengths.double().unsqueeze(1)
+    # Round the product first: 0.1 * 30 is 3.0000000000000004 in binary, and must give 3, not 4.
+    k = torch.ceil((b * L).round(decimals=9)).clamp(min=1)
+    return torch.minimum(k, L).long()
+
+
+def erase(x: torch.Tensor, keep: torch.Tensor, mask_token: int | None = None) -> torch.Tensor:
+    """Documents x with only the tokens where ``keep`` is true: the others are deleted and the document re-padded
+    at the end (default), or replaced by ``mask_token`` in place. Padding stays padding."""
+    tokens = x != PAD
+    if mask_token is not None:
+        return torch.where(tokens & ~keep, torch.full_like(x, mask_token), x)
+    keep = keep & tokens
+    # Stable sort on "dropped" moves the kept tokens to the front in their original order.
+    order = (~keep).to(torch.uint8).argsort(dim=1, stable=True)
+    kept = x.gather(1, order)
+    return kept.masked_fill(torch.arange(x.shape[1], device=x.device) >= keep.sum(1, keepdim=True), PAD)
+
+
+@torch.no_grad()
+def erasure_probabilities(model: nn.Module, x: torch.Tensor, ranks: torch.Tensor, ks: torch.Tensor,
+                          target: torch.Tensor, *, keep_top: bool, mask_token: int | None = None,
+                          eval_batch_size: int = 256) -> torch.Tensor:
+    """p_c of each document with its top-k tokens removed (``keep_top=False``) or with only them kept, for each
+    column k of ``ks`` (N x K); float64, N x K. All N·K documents are built per chunk and evaluated in chunks."""
+    device = _device(model, x)
+    x, ranks, ks, target = x.to(device), ranks.to(device), ks.to(device), target.to(device)
+    n, K = ks.shape
+    probs = torch.empty(n * K, dtype=torch.float64, device=device)
+    for lo in range(0, n * K, eval_batch_size):
+        p = torch.arange(lo, min(lo + eval_batch_size, n * K), device=device)
+        i, j = p // K, p % K
+        top = ranks[i] < ks[i, j].unsqueeze(1)
+        docs = erase(x[i], top if keep_top else ~top, mask_token)
+        probs[p] = model(docs).double().softmax(-1).gather(1, target[i].view(-1, 1)).squeeze(1)
+    return probs.view(n, K)
+
+
+def check_erasure_params(mask_token: int | None, bins: Sequence[float], aopc_norm: str = "bins") -> None:
+    """Raise ValueError naming the bad parameter."""
+    if aopc_norm not in ("bins", "eraser"):
+        raise ValueError(f"unknown aopc_norm {aopc_norm!r}; choose from bins, eraser")
+    if mask_token is not None and mask_token < 1:
+        raise ValueError(f"mask_token={mask_token}: need a token id >= 1 (0 is padding; unset deletes tokens)")
+    if not bins or not all(0 < b <= 1 for b in bins):
+        raise ValueError(f"bins={list(bins)}: need fractions in (0, 1]")
+
+
+def _aopc(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torch.Tensor, *, sufficiency: bool,
+          index: torch.Tensor | None, bins: Sequence[float], pooling: Pooling, mask_token: int | None,
+          aopc_norm: AopcNorm, eval_batch_size: int, tie_seed: int) -> torch.Tensor:
+    check_erasure_params(mask_token, bins, aopc_norm)
+    tokens = x != PAD
+    lengths = tokens.sum(1)
+    ranks = token_ranks(token_scores(A, x, pooling), x, index=index, tie_seed=tie_seed)
+    ks = bin_sizes(lengths, bins)
+    # Column 0 gives p_c(x): removing k = 0 tokens (comp), or keeping all L of them (suff).
+    # ERASER's k = 0 term: 0 for comp (the same document), p_c(x) - p_c(empty) for suff (keep k = 0 tokens).
+    zero = torch.zeros_like(lengths).unsqueeze(1)
+    extra = [zero] if sufficiency and aopc_norm == "eraser" else []
+    first = lengths.unsqueeze(1) if sufficiency else zero
+    probs = erasure_probabilities(model, x, ranks, torch.cat([first, *extra, ks], 1), target, keep_top=sufficiency,
+                                  mask_token=mask_token, eval_batch_size=eval_batch_size)
+    terms = probs[:, :1] - probs[:, 1:]
+    n_terms = len(bins) + (aopc_norm == "eraser")
+    value = terms.sum(1) / n_terms
+    return torch.where(lengths.to(value.device) > 0, value, torch.nan)
+
+
+def comprehensiveness(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torch.Tensor, *,
+                      index: torch.Tensor | None = None, bins: Sequence[float] = BINS, pooling: Pooling = "sum,abs",
+                      mask_token: int | None = None, aopc_norm: AopcNorm = "bins", eval_batch_size: int = 256,
+                      tie_seed: int = 0) -> torch.Tensor:
+    """mean_b [p_c(x) − p_c(x without its top-k_b tokens)] per document (float64; higher is better);
+    an empty document gives NaN. ``aopc_norm="eraser"`` divides the sum by |B| + 1 (a k = 0 term of 0)."""
+    return _aopc(model, x, A, target, sufficiency=False, index=index, bins=bins, pooling=pooling,
+                 mask_token=mask_token, aopc_norm=aopc_norm, eval_batch_size=eval_batch_size, tie_seed=tie_seed)
+
+
+def sufficiency(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torch.Tensor, *,
+                index: torch.Tensor | None = None, bins: Sequence[float] = BINS, pooling: Pooling = "sum,abs",
+                mask_token: int | None = None, aopc_norm: AopcNorm = "bins", eval_batch_size: int = 256,
+                tie_seed: int = 0) -> torch.Tensor:
+    """mean_b [p_c(x) − p_c(only the top-k_b tokens, in order)] per document (float64; lower is better);
+    an empty document gives NaN. ``aopc_norm="eraser"`` adds the k = 0 term p_c(x) − p_c(empty document)."""
+    return _aopc(model, x, A, target, sufficiency=True, index=index, bins=bins, pooling=pooling,
+                 mask_token=mask_token, aopc_norm=aopc_norm, eval_batch_size=eval_batch_size, tie_seed=tie_seed)
+
+
+def token_auprc(A: torch.Tensor, x: torch.Tensor, mask: torch.Tensor, *, pooling: Pooling = "sum,abs") -> torch.Tensor:
+    """Area under the precision-recall curve of the token scores against the rationale, per document (float64):
+    sklearn's ``auc(recall, precision)`` of ``precision_recall_curve`` on the document's tokens, batched.
+
+    No rationale token (or no token) -> NaN. Constant scores give (1 + P/L) / 2.
+
+    >>> x = torch.tensor([[3, 4, 5, 6, 0]]); mask = torch.tensor([[0., 1., 0., 1., 0.]])
+    >>> token_auprc(torch.tensor([[.1, .9, .2, .8, 5.]]), x, mask).item()  # perfect ranking
+    1.0
+    >>> token_auprc(torch.ones(1, 5), x, mask).item()  # (1 + 2/4) / 2
+    0.75
+    """
+    if mask.shape != x.shape:
+        raise ValueError(f"rationale mask of shape {tuple(mask.shape)} does not match token ids {tuple(x.shape)}")
+    R = token_scores(A, x, pooling)
+    tokens = x.to(R.device) != PAD
+    y = ((mask.to(R.device) > 0) & tokens).double()
+    # Thresholds at each distinct score, descending: sort the tokens, padding last.
+    scores, order = R.masked_fill(~tokens, -torch.inf).sort(dim=1, descending=True, stable=True)
+    y, valid = y.gather(1, order), tokens.gather(1, order)
+    tps = y.cumsum(1)
+    seen = torch.arange(1, x.shape[1] + 1, device=R.device, dtype=torch.float64)
+    precision, recall = tps / seen, tps / tps[:, -1:].clamp(min=1)
+    # A point per distinct score (the last token of each group of ties), as sklearn's thresholds.
+    last = valid.clone()
+    last[:, :-1] &= (scores[:, :-1] != scores[:, 1:]) | ~valid[:, 1:]
+    # Keep the points in order, then trapezoids from sklearn's appended start (recall 0, precision 1).
+    pts = (~last).to(torch.uint8).argsort(dim=1, stable=True)
+    last, precision, recall = last.gather(1, pts), precision.gather(1, pts), recall.gather(1, pts)
+    precision = torch.cat([torch.ones_like(precision[:, :1]), precision], 1)
+    recall = torch.cat([torch.zeros_like(recall[:, :1]), recall], 1)
+    area = (last * recall.diff(dim=1) * (precision[:, 1:] + precision[:, :-1]) / 2).sum(1)
+    return torch.where(tps[:, -1] > 0, area, torch.nan)
