@@ -18,8 +18,8 @@ from xaibench.registries import REGISTRIES
 
 SUITES_DIR = Path(__file__).parent / "suites"
 COMPONENT_KINDS = ("tasks", "architectures", "methods", "explainers", "metrics")
-TOP_LEVEL_KEYS = ("name", "description", "seeds", "data_seed", "budget", "evaluation", "plugins", "missing_data",
-                  *COMPONENT_KINDS)
+TOP_LEVEL_KEYS = ("include", "name", "description", "seeds", "data_seed", "budget", "evaluation", "plugins",
+                  "missing_data", "parts", *COMPONENT_KINDS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +55,20 @@ class ComponentSpec:
 
 
 @dataclasses.dataclass(frozen=True)
+class SuitePart:
+    """One cross product of a suite: every task x architecture x method, every explainer x metric."""
+
+    tasks: tuple[ComponentSpec, ...]
+    architectures: tuple[ComponentSpec, ...]
+    methods: tuple[ComponentSpec, ...]
+    explainers: tuple[ComponentSpec, ...]
+    metrics: tuple[ComponentSpec, ...]
+
+
+@dataclasses.dataclass(frozen=True)
 class Suite:
+    """A validated suite: shared settings and one or more parts (e.g. one per modality)."""
+
     name: str
     source: str
     seeds: tuple[int, ...]
@@ -63,16 +76,20 @@ class Suite:
     budget: dict[str, Any]  # overrides of each task's Budget
     evaluation: Evaluation
     plugins: tuple[str, ...]
-    tasks: tuple[ComponentSpec, ...]
-    architectures: tuple[ComponentSpec, ...]
-    methods: tuple[ComponentSpec, ...]
-    explainers: tuple[ComponentSpec, ...]
-    metrics: tuple[ComponentSpec, ...]
+    parts: tuple[SuitePart, ...]
     hash: str
     skipped_tasks: tuple[str, ...] = ()  # "missing_data: skip": one notice per task whose data is missing
 
     def budget_for(self, task: ComponentSpec) -> Budget:
         return dataclasses.replace(task.cls.budget, **self.budget)
+
+    def components(self, kind: str) -> list[ComponentSpec]:
+        """Every distinct component of one kind across the parts, in order of appearance."""
+        seen: dict[str, ComponentSpec] = {}
+        for part in self.parts:
+            for spec in getattr(part, kind):
+                seen.setdefault(spec.label, spec)
+        return list(seen.values())
 
 
 def suite_path(name_or_path: str | None) -> Path:
@@ -90,21 +107,9 @@ def suite_path(name_or_path: str | None) -> Path:
 
 def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] = ()) -> Suite:
     """Read, resolve and validate a suite; raise ConfigError on the first problem."""
-    import yaml
-
     path = suite_path(name_or_path)
     src = str(path)  # as the user wrote it, for messages
-    source = str(path.resolve())
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{src}: not valid YAML: {' '.join(str(err).split())}") from err
-    raw = {} if raw is None else raw
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{src}: expected a mapping of keys at the top level, got {type(raw).__name__}")
-    for key in raw:
-        if key not in TOP_LEVEL_KEYS:
-            raise ConfigError(f"{src}: {key}: unknown key{did_you_mean(str(key), TOP_LEVEL_KEYS)}")
+    raw = read_suite_file(path, src)
 
     # Absolute paths: Ray workers rebuild the suite from these, in another working directory.
     plugins = tuple(_plugin_paths(raw.get("plugins", []), path, src)) + tuple(str(Path(p).resolve()) for p in extra_plugins)
@@ -112,8 +117,19 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
     for plugin in plugins:
         load_plugin_file(plugin)
 
-    specs = {kind: tuple(_resolve_entries(raw, kind, src)) for kind in COMPONENT_KINDS}
-    specs["tasks"], skipped = _available_tasks(specs["tasks"], raw.get("missing_data", "fail"), src)
+    parts, skipped = [], []
+    raw_parts = raw.get("parts", [{}])
+    if not isinstance(raw_parts, list) or not raw_parts:
+        raise ConfigError(f"{src}: parts: expected a non-empty list of mappings, got {raw_parts!r}")
+    for i, raw_part in enumerate(raw_parts):
+        where = f"{src}: parts[{i}]" if "parts" in raw else src
+        part = _resolve_part(raw, raw_part, where)
+        available, notices = _available_tasks(part.tasks, raw.get("missing_data", "fail"), where)
+        skipped += notices
+        if available:
+            parts.append(dataclasses.replace(part, tasks=available))
+    if not parts:
+        raise ConfigError(f"{src}: tasks: no task has its data available ({'; '.join(skipped)})")
     seeds = raw.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(type(s) is int for s in seeds):
         raise ConfigError(f"{src}: seeds: expected a non-empty list of integers, got {seeds!r}")
@@ -123,19 +139,61 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
     budget = dict(raw.get("budget") or {})
     parse_config(Budget, budget, f"{src}: budget")
     evaluation = parse_config(Evaluation, raw.get("evaluation") or {}, f"{src}: evaluation")
-    _check_requirements(specs, src)
 
-    resolved = {kind: [{"name": s.name, "version": s.cls.version, "config": config_dict(s.config)} for s in specs[kind]]
-                for kind in COMPONENT_KINDS}
+    resolved = [{kind: [{"name": s.name, "version": s.cls.version, "config": config_dict(s.config)}
+                        for s in getattr(part, kind)] for kind in COMPONENT_KINDS} for part in parts]
     content = {"seeds": seeds, "data_seed": data_seed, "budget": budget,
-               "evaluation": dataclasses.asdict(evaluation), **resolved}
-    return Suite(name=str(raw.get("name", path.stem)), source=source, seeds=tuple(seeds), data_seed=data_seed,
-                 budget=budget, evaluation=evaluation, plugins=plugins, hash=stable_hash(content),
-                 skipped_tasks=skipped, **specs)
+               "evaluation": dataclasses.asdict(evaluation), "parts": resolved}
+    return Suite(name=str(raw.get("name", path.stem)), source=str(path.resolve()), seeds=tuple(seeds),
+                 data_seed=data_seed, budget=budget, evaluation=evaluation, plugins=plugins, parts=tuple(parts),
+                 hash=stable_hash(content), skipped_tasks=tuple(skipped))
+
+
+def read_suite_file(path: Path, src: str, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The YAML mapping of a suite file; ``include: NAME_OR_PATH`` is read first and this file's keys override it."""
+    import yaml
+
+    if path.resolve() in _seen:
+        raise ConfigError(f"{src}: include: the suite includes itself ({' -> '.join(map(str, _seen))})")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{src}: not valid YAML: {' '.join(str(err).split())}") from err
+    except OSError as err:
+        raise ConfigError(f"{src}: cannot read the suite file: {err.strerror}") from err
+    raw = {} if raw is None else raw
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{src}: expected a mapping of keys at the top level, got {type(raw).__name__}")
+    for key in raw:
+        if key not in TOP_LEVEL_KEYS:
+            raise ConfigError(f"{src}: {key}: unknown key{did_you_mean(str(key), TOP_LEVEL_KEYS)}")
+    if "include" not in raw:
+        return dict(raw)
+    include = raw["include"]
+    if not isinstance(include, str):
+        raise ConfigError(f"{src}: include: expected a suite name or file path, got {include!r}")
+    relative = path.parent / include
+    base_path = relative if relative.exists() else suite_path(include)
+    base = read_suite_file(base_path, str(base_path), (*_seen, path.resolve()))
+    if "plugins" in base:  # the included file's plugin paths are relative to it
+        base["plugins"] = [str((base_path.parent / p).resolve()) for p in base["plugins"]]
+    return {**base, **{k: v for k, v in raw.items() if k != "include"}}
+
+
+def _resolve_part(raw: Mapping[str, Any], raw_part: Any, where: str) -> SuitePart:
+    if not isinstance(raw_part, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of component lists, got {raw_part!r}")
+    for key in raw_part:
+        if key not in COMPONENT_KINDS:
+            raise ConfigError(f"{where}.{key}: unknown key{did_you_mean(str(key), COMPONENT_KINDS)}")
+    merged = {kind: raw_part.get(kind, raw.get(kind)) for kind in COMPONENT_KINDS}
+    part = SuitePart(**{kind: tuple(_resolve_entries(merged, kind, where)) for kind in COMPONENT_KINDS})
+    _check_requirements({kind: getattr(part, kind) for kind in COMPONENT_KINDS}, where)
+    return part
 
 
 def _available_tasks(tasks: tuple[ComponentSpec, ...], policy: object,
-                     src: str) -> tuple[tuple[ComponentSpec, ...], tuple[str, ...]]:
+                     src: str) -> tuple[tuple[ComponentSpec, ...], list[str]]:
     """Check every task's data; ``missing_data: fail`` (default) stops, ``skip`` drops the task with a notice."""
     if policy not in ("fail", "skip"):
         raise ConfigError(f"{src}: missing_data: {policy!r} is not 'fail' or 'skip'")
@@ -148,9 +206,7 @@ def _available_tasks(tasks: tuple[ComponentSpec, ...], policy: object,
             if policy == "fail":
                 raise ConfigError(f"{task.where}: {err}") from None
             notices.append(f"{task.where}: skipped: {err}")
-    if not kept:
-        raise ConfigError(f"{src}: tasks: no task has its data available ({'; '.join(notices)})")
-    return tuple(kept), tuple(notices)
+    return tuple(kept), notices
 
 
 def _plugin_paths(value: Any, suite_file: Path, src: str) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
+from xaibench.plan import make_plan
 from xaibench.runner import Runner
 
 
@@ -11,7 +12,7 @@ def describe_plan(runner: Runner) -> str:
     """Counts of training and evaluation cells (done / to do) and an estimate from recorded wall times."""
     todo, summary = runner.pending()
     store, suite = runner.store, runner.suite
-    n_models = len(suite.tasks) * len(suite.architectures) * len(suite.methods) * len(suite.seeds)
+    n_models = len(make_plan(suite))
     to_train = [cell for cell, _ in todo if not store.has("training", cell.key)]
     n_evals = len(summary.record_keys)
     n_missing = sum(len(m) for _, m in todo)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from xaibench.component import config_dict
+from xaibench.component import config_dict, stable_hash
 from xaibench.config import ComponentSpec, Suite
 
 
@@ -51,11 +51,23 @@ class TrainCell:
 
 
 def make_plan(suite: Suite) -> list[TrainCell]:
-    evals = tuple(
-        [EvalCell(None, m) for m in suite.metrics if not m.cls.uses_attributions()]
-        + [EvalCell(e, m) for e in suite.explainers for m in suite.metrics if m.cls.uses_attributions()]
-    )
-    return [
-        TrainCell(task, arch, method, seed, suite, evals)
-        for task in suite.tasks for arch in suite.architectures for method in suite.methods for seed in suite.seeds
-    ]
+    """Training cells of every part, in order; a model two parts share is planned once, with the
+    union of their evaluations."""
+    cells: dict[str, TrainCell] = {}
+    for part in suite.parts:
+        evals = (
+            [EvalCell(None, m) for m in part.metrics if not m.cls.uses_attributions()]
+            + [EvalCell(e, m) for e in part.explainers for m in part.metrics if m.cls.uses_attributions()]
+        )
+        for task in part.tasks:
+            for arch in part.architectures:
+                for method in part.methods:
+                    for seed in suite.seeds:
+                        cell = TrainCell(task, arch, method, seed, suite, tuple(evals))
+                        key = stable_hash(cell.key)
+                        if key in cells:
+                            known = {stable_hash(cells[key].eval_key(e)) for e in cells[key].evals}
+                            extra = [e for e in evals if stable_hash(cell.eval_key(e)) not in known]
+                            cell = dataclasses.replace(cells[key], evals=cells[key].evals + tuple(extra))
+                        cells[key] = cell
+    return list(cells.values())

@@ -32,7 +32,7 @@ class ShapesNoMask(Shapes):
 
 def test_good_suite_resolves(write_suite):
     suite = load_suite(str(write_suite(GOOD)))
-    assert [m.name for m in suite.metrics] == ["accuracy", "pointing_game"] and suite.seeds == (0,)
+    assert [m.name for m in suite.components("metrics")] == ["accuracy", "pointing_game"] and suite.seeds == (0,)
     assert suite.hash == load_suite(str(write_suite(GOOD, "again.yaml"))).hash
 
 
@@ -116,5 +116,38 @@ def test_missing_data_fails_or_skips_as_the_suite_says(write_suite, tmp_path, po
             load_suite(str(path))
     else:
         suite = load_suite(str(path))
-        assert [t.name for t in suite.tasks] == ["shapes"]
+        assert [t.name for t in suite.components("tasks")] == ["shapes"]
         assert suite.skipped_tasks == (f"{path}: tasks[1]: skipped: looked in /nowhere; apt-get install -y dataset-absent",)
+
+
+def test_include_and_override(write_suite):
+    write_suite(GOOD, "base.yaml")
+    child = load_suite(str(write_suite("include: base.yaml\nseeds: [3, 4]\nname: child\n", "child.yaml")))
+    base = load_suite(str(write_suite(GOOD, "base.yaml")))
+    assert child.seeds == (3, 4) and child.name == "child"
+    assert [m.label for m in child.components("metrics")] == [m.label for m in base.components("metrics")]
+    builtin = load_suite(str(write_suite("include: default\nseeds: [0]\n", "small.yaml")))
+    assert [t.name for t in builtin.components("tasks")] == ["shapes"] and builtin.seeds == (0,)
+
+
+def test_include_cycle_is_an_error(write_suite):
+    write_suite("include: b.yaml\n", "a.yaml")
+    path = write_suite("include: a.yaml\n", "b.yaml")
+    with pytest.raises(ConfigError, match="include: the suite includes itself"):
+        load_suite(str(path))
+
+
+def test_parts_are_cross_products_of_their_own(write_suite):
+    text = GOOD.replace("metrics: [accuracy, pointing_game]", "metrics: [accuracy]") + (
+        "parts:\n"
+        "  - {}\n"
+        "  - {architectures: [{name: small_cnn, params: {width: 4}}], metrics: [accuracy, pointing_game]}\n")
+    suite = load_suite(str(write_suite(text)))
+    from xaibench.plan import make_plan
+
+    cells = make_plan(suite)
+    assert [(c.architecture.label, [e.metric.name for e in c.evals]) for c in cells] == [
+        ("small_cnn", ["accuracy"]), ("small_cnn(width=4)", ["accuracy", "pointing_game"])]
+    bad = GOOD + "parts:\n  - {architectures: [small_cnnn]}\n"
+    with pytest.raises(ConfigError, match=r"parts\[0\]: architectures\[0\]: unknown architecture 'small_cnnn'"):
+        load_suite(str(write_suite(bad)))
