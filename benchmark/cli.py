@@ -59,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from xaibench.config import load_suite
 
     suite = load_suite(args.suite, tuple(args.plugin))  # validates everything before any work
-    for notice in suite.skipped_tasks:
+    for notice in suite.notices:
         print(f"xaibench: notice: {notice}", file=sys.stderr)
 
     from xaibench.leaderboard.markdown import render_markdown

@@ -78,7 +78,7 @@ class Suite:
     plugins: tuple[str, ...]
     parts: tuple[SuitePart, ...]
     hash: str
-    skipped_tasks: tuple[str, ...] = ()  # "missing_data: skip": one notice per task whose data is missing
+    notices: tuple[str, ...] = ()  # tasks skipped for missing data; explainer x architecture pairs left out
 
     def budget_for(self, task: ComponentSpec) -> Budget:
         return dataclasses.replace(task.cls.budget, **self.budget)
@@ -128,6 +128,7 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
         skipped += notices
         if available:
             parts.append(dataclasses.replace(part, tasks=available))
+            skipped += unsupported_pairs(part)
     if not parts:
         raise ConfigError(f"{src}: tasks: no task has its data available ({'; '.join(skipped)})")
     seeds = raw.get("seeds", [0])
@@ -146,7 +147,7 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
                "evaluation": dataclasses.asdict(evaluation), "parts": resolved}
     return Suite(name=str(raw.get("name", path.stem)), source=str(path.resolve()), seeds=tuple(seeds),
                  data_seed=data_seed, budget=budget, evaluation=evaluation, plugins=plugins, parts=tuple(parts),
-                 hash=stable_hash(content), skipped_tasks=tuple(skipped))
+                 hash=stable_hash(content), notices=tuple(skipped))
 
 
 def read_suite_file(path: Path, src: str, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -277,7 +278,12 @@ def _check_requirements(specs: dict[str, tuple[ComponentSpec, ...]], src: str) -
                 raise ConfigError(f"{arch.where}: architecture '{arch.name}' is for {arch.cls.modality} "
                                   f"data, but task '{task.name}' is {meta.modality}")
     for explainer in specs["explainers"]:
-        for arch in specs["architectures"]:
-            if "cam_layer" in explainer.cls.requires and not arch.cls.cam_layer:
-                raise ConfigError(f"{explainer.where}: explainer '{explainer.name}' needs a cam_layer, "
-                                  f"which architecture '{arch.name}' does not declare")
+        reasons = [explainer.cls.supports(arch.cls) for arch in specs["architectures"]]
+        if all(reasons):  # a pair the explainer cannot serve is left out (see unsupported_pairs); none at all is a mistake
+            raise ConfigError(f"{explainer.where}: {reasons[0]}")
+
+
+def unsupported_pairs(part: SuitePart) -> list[str]:
+    """One line per (explainer, architecture) pair of a part that the plan leaves out, with the reason."""
+    return [f"{e.where}: left out on architecture '{a.label}': {reason}"
+            for e in part.explainers for a in part.architectures if (reason := e.cls.supports(a.cls))]

@@ -55,12 +55,14 @@ def make_plan(suite: Suite) -> list[TrainCell]:
     union of their evaluations."""
     cells: dict[str, TrainCell] = {}
     for part in suite.parts:
-        evals = (
-            [EvalCell(None, m) for m in part.metrics if not m.cls.uses_attributions()]
-            + [EvalCell(e, m) for e in part.explainers for m in part.metrics if m.cls.uses_attributions()]
-        )
         for task in part.tasks:
             for arch in part.architectures:
+                # explainers that cannot serve this architecture are left out (the suite lists them as notices)
+                evals = (
+                    [EvalCell(None, m) for m in part.metrics if not m.cls.uses_attributions()]
+                    + [EvalCell(e, m) for e in part.explainers if not e.cls.supports(arch.cls)
+                       for m in part.metrics if m.cls.uses_attributions()]
+                )
                 for method in part.methods:
                     for seed in suite.seeds:
                         cell = TrainCell(task, arch, method, seed, suite, tuple(evals))

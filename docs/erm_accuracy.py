@@ -38,7 +38,7 @@ def main() -> None:
             "architectures": architectures, "methods": ["erm"], "explainers": ["saliency"], "metrics": ["accuracy"],
         }))
         suite = load_suite(str(suite_file))
-        for notice in suite.skipped_tasks:
+        for notice in suite.notices:
             print(notice)
         Runner(suite, store).run()
         rows += table_rows(suite, store)

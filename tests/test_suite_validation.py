@@ -117,7 +117,7 @@ def test_missing_data_fails_or_skips_as_the_suite_says(write_suite, tmp_path, po
     else:
         suite = load_suite(str(path))
         assert [t.name for t in suite.components("tasks")] == ["shapes"]
-        assert suite.skipped_tasks == (f"{path}: tasks[1]: skipped: looked in /nowhere; apt-get install -y dataset-absent",)
+        assert suite.notices == (f"{path}: tasks[1]: skipped: looked in /nowhere; apt-get install -y dataset-absent",)
 
 
 def test_include_and_override(write_suite):
@@ -151,3 +151,19 @@ def test_parts_are_cross_products_of_their_own(write_suite):
     bad = GOOD + "parts:\n  - {architectures: [small_cnnn]}\n"
     with pytest.raises(ConfigError, match=r"parts\[0\]: architectures\[0\]: unknown architecture 'small_cnnn'"):
         load_suite(str(write_suite(bad)))
+
+
+def test_explainer_left_out_where_the_architecture_cannot_serve_it(write_suite):
+    from xaibench.plan import make_plan
+
+    text = GOOD.replace("architectures: [small_cnn]", "architectures: [small_cnn, mlp]").replace(
+        "explainers: [saliency]", "explainers: [saliency, grad_cam]")
+    path = write_suite(text)
+    suite = load_suite(str(path))
+    assert suite.notices == (f"{path}: explainers[1]: left out on architecture 'mlp': explainer 'grad_cam' needs a "
+                             "cam_layer, which architecture 'mlp' does not declare",)
+    explainers = {c.architecture.name: sorted({e.explainer.name for e in c.evals if e.explainer})
+                  for c in make_plan(suite)}
+    assert explainers == {"small_cnn": ["grad_cam", "saliency"], "mlp": ["saliency"]}
+    with pytest.raises(ConfigError, match=r"explainers\[1\]: explainer 'grad_cam' needs a cam_layer"):
+        load_suite(str(write_suite(text.replace("[small_cnn, mlp]", "[mlp]"))))

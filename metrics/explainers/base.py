@@ -1,13 +1,15 @@
 """`Explainer`: captum's call contract inside a context manager that leaves the model untouched."""
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from xaibench.component import Component
-from xaibench.errors import NonFiniteAttributionError
+from xaibench.errors import ConfigError, NonFiniteAttributionError
 
 
 class Explainer(Component):
@@ -19,25 +21,43 @@ class Explainer(Component):
     called outside a ``with`` block opens one for the call.
 
     Subclasses set ``name``, ``version``, ``requires`` (subset of {"cam_layer", "relu_modules",
-    "flint"}), ``stochastic``, a ``Config``, and override ``attribute`` (and ``setup`` to hook).
+    "flint"}), ``stochastic``, ``mean_shift_invariant`` (EXPLAINERS.md §5), ``modalities``, a
+    ``Config``, and override ``attribute`` (and ``setup`` to hook). ``supports(arch_cls)`` says at
+    resolve time why an architecture cannot be explained.
 
     >>> from xaibench.models.small_cnn import SmallCNN
     >>> from xaibench.metrics.explainers.saliency import Saliency
     >>> model = SmallCNN(SmallCNN.Config(), (1, 32, 32), 4)
     >>> with Saliency(model) as e:
     ...     A = e.explain(torch.rand(2, 1, 32, 32), torch.tensor([0, 1]))
-    >>> A.shape
-    torch.Size([2, 1, 32, 32])
+    >>> A.shape, Saliency.supports(SmallCNN)
+    (torch.Size([2, 1, 32, 32]), None)
     """
 
     requires: ClassVar[frozenset[str]] = frozenset()
     stochastic: ClassVar[bool] = False
+    mean_shift_invariant: ClassVar[bool] = False
+    modalities: ClassVar[frozenset[str]] = frozenset({"image", "time_series"})
 
     def __init__(self, model: nn.Module, config: Any = None):
         self.model = model
         self.cfg = self.make_config(config)
         self._handles: list[Any] = []
         self._was_training: dict[nn.Module, bool] | None = None  # per module: mixed modes survive
+
+    @classmethod
+    def supports(cls, arch_cls: type) -> str | None:
+        """Why models of ``arch_cls`` cannot be explained (one line), or None if they can."""
+        arch = getattr(arch_cls, "name", "") or arch_cls.__name__
+        modality = getattr(arch_cls, "modality", None)
+        if modality not in cls.modalities:
+            return (f"explainer '{cls.name}' supports {'/'.join(sorted(cls.modalities))} models, "
+                    f"but architecture '{arch}' is {modality}")
+        if "cam_layer" in cls.requires and not getattr(arch_cls, "cam_layer", None):
+            return f"explainer '{cls.name}' needs a cam_layer, which architecture '{arch}' does not declare"
+        if "flint" in cls.requires and not getattr(arch_cls, "flint_layers", ()):
+            return f"explainer '{cls.name}' needs flint_layers, which architecture '{arch}' does not declare"
+        return None
 
     # -- context management -------------------------------------------------------------
     def __enter__(self) -> Explainer:
@@ -46,6 +66,8 @@ class Explainer(Component):
         self._was_training = {m: m.training for m in self.model.modules()}
         self.model.eval()
         try:
+            if "relu_modules" in self.requires:
+                check_relu_modules(self.model)
             self.setup()
         except BaseException:
             self._restore()
@@ -80,7 +102,8 @@ class Explainer(Component):
         if self._was_training is None:
             with self:
                 return self.explain(x, target, index=index)
-        attributions = self.attribute(x, target.to(x.device), index).detach().to(torch.float32)
+        with torch.enable_grad():  # the caller may be inside no_grad
+            attributions = self.attribute(x, target.to(x.device), index).detach().to(torch.float32)
         if attributions.shape != x.shape:
             raise ValueError(f"explainer '{self.name}' returned shape {tuple(attributions.shape)} for input {tuple(x.shape)}")
         bad = ~torch.isfinite(attributions.flatten(1)).all(dim=1)
@@ -92,3 +115,48 @@ class Explainer(Component):
 
     def attribute(self, x: torch.Tensor, target: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
+
+
+def check_relu_modules(model: nn.Module) -> None:
+    """ConfigError naming the first in-place or reused ``nn.ReLU``: ReLU backward rules need distinct modules."""
+    seen: dict[int, str] = {}
+    for name, module in model.named_modules(remove_duplicate=False):
+        if not isinstance(module, nn.ReLU):
+            continue
+        if module.inplace:
+            raise ConfigError(f"model {type(model).__name__}: ReLU '{name}' is in-place; ReLU rules need inplace=False")
+        if id(module) in seen:
+            raise ConfigError(f"model {type(model).__name__}: one ReLU module is used as both '{seen[id(module)]}' "
+                              f"and '{name}'; ReLU rules need a distinct module per use")
+        seen[id(module)] = name
+
+
+def sample_generator(seed: int, index: int) -> torch.Generator:
+    """A CPU generator seeded from (seed, dataset index) only, so a sample's noise ignores batch size and order."""
+    digest = hashlib.sha256(f"xaibench-explainer:{int(seed)}:{int(index)}".encode()).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
+
+
+def per_sample_noise(draw: Callable[..., torch.Tensor], shape: tuple[int, ...], n: int, seed: int,
+                     index: torch.Tensor | None) -> torch.Tensor:
+    """``draw`` (torch.rand, torch.randn) of ``shape`` per sample, stacked to n × shape on the CPU.
+
+    With ``index`` each sample has its own (seed, index_i) generator; without, one generator seeded
+    by ``seed`` serves the batch, so only identical batches reproduce.
+
+    >>> a = per_sample_noise(torch.rand, (2,), 3, seed=0, index=torch.tensor([5, 6, 7]))
+    >>> torch.equal(a[1:], per_sample_noise(torch.rand, (2,), 2, seed=0, index=torch.tensor([6, 7])))
+    True
+    """
+    if index is None:
+        return draw((n, *shape), generator=torch.Generator().manual_seed(seed))
+    return torch.stack([draw(shape, generator=sample_generator(seed, i)) for i in index.tolist()]) if n \
+        else torch.zeros(0, *shape)
+
+
+def in_chunks(fn: Callable[..., torch.Tensor], size: int, *tensors: torch.Tensor) -> torch.Tensor:
+    """``fn`` applied to aligned slices of ``tensors`` of at most ``size`` rows, concatenated (bounds memory)."""
+    n = len(tensors[0])
+    if n == 0:
+        return fn(*tensors)
+    return torch.cat([fn(*(t[i:i + size] for t in tensors)) for i in range(0, n, max(size, 1))])

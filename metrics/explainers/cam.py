@@ -27,12 +27,12 @@ class CAMExplainer(Explainer):
     """Class activation map: minmax(up(ReLU(Σ_k w_k A_k))) at ``cam_layer``, replicated over channels.
 
     Subclasses override ``channel_weights`` (N×K); ``target_gradients`` gives ∂z_c/∂A for those
-    that need it. The forward hook installed in ``setup`` keeps the activations A (N×K×h×w) of the
-    last forward pass.
+    that need it. The forward hook installed in ``setup`` keeps the activations A (N×K×h×w, or N×K×t
+    for time series, upsampled linearly over time) of the last forward pass.
 
     >>> class ActivationCAM(CAMExplainer):  # a new CAM: each channel weighted by its mean activation
     ...     def channel_weights(self, x, target, activations, logits):
-    ...         return activations.mean(dim=(2, 3))
+    ...         return activations.flatten(2).mean(2)
     >>> from xaibench.models.small_cnn import SmallCNN
     >>> model = SmallCNN(SmallCNN.Config(), (3, 16, 16), num_classes=2)
     >>> with ActivationCAM(model) as e:
@@ -54,7 +54,7 @@ class CAMExplainer(Explainer):
         self._activations = output
 
     def attribute(self, x: torch.Tensor, target: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
-        with torch.enable_grad():  # the caller may be inside no_grad
+        with torch.enable_grad():  # explain() enables it too; kept for direct calls
             # An input that requires grad puts A in the graph even when every parameter is frozen.
             logits = self.model(x.detach().requires_grad_(True))
             activations, self._activations = self._activations, None
@@ -62,15 +62,15 @@ class CAMExplainer(Explainer):
                 raise RuntimeError(f"explainer '{self.name}': the cam_layer of {type(self.model).__name__} "
                                    "was not called in the forward pass")
             weights = self.channel_weights(x, target, activations, logits)
-        cam = self.combine(weights.detach(), activations.detach(), x.shape[-2:])
+        cam = self.combine(weights.detach(), activations.detach(), x.shape[2:])
         # Upsample before normalizing, so the map spans exactly [0, 1] at input resolution. minmax is the
         # metrics' own (METRICS.md §0): a constant map > 0 becomes 1, an all-zero map stays 0.
-        return minmax(cam).repeat(1, x.shape[1], 1, 1)
+        return minmax(cam).repeat(1, x.shape[1], *(1 for _ in x.shape[2:]))
 
     def combine(self, weights: torch.Tensor, activations: torch.Tensor, size: torch.Size) -> torch.Tensor:
-        """ReLU(Σ_k w_k A_k) upsampled to ``size``, N×1×H×W (Score-CAM applies the ReLU after upsampling)."""
-        cam = F.relu((weights[:, :, None, None] * activations).sum(1, keepdim=True))
-        return F.interpolate(cam, size=size, mode="bilinear", align_corners=False)
+        """ReLU(Σ_k w_k A_k) upsampled to ``size``, N×1×spatial (Score-CAM applies the ReLU after upsampling)."""
+        cam = F.relu((expand_like(weights, activations) * activations).sum(1, keepdim=True))
+        return upsample(cam, size)
 
     def target_gradients(self, activations: torch.Tensor, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """∂z_c/∂A for the whole batch in one call: samples are independent in eval mode, so the
@@ -81,3 +81,14 @@ class CAMExplainer(Explainer):
     def channel_weights(self, x: torch.Tensor, target: torch.Tensor, activations: torch.Tensor,
                         logits: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+
+def expand_like(weights: torch.Tensor, activations: torch.Tensor) -> torch.Tensor:
+    """Per-channel weights N×K viewed as N×K×1×… to broadcast against activations N×K×spatial."""
+    return weights.view(*weights.shape, *(1 for _ in activations.shape[2:]))
+
+
+def upsample(maps: torch.Tensor, size: torch.Size) -> torch.Tensor:
+    """N×K×spatial maps resized to ``size``: linear over time (1-D), bilinear for images (2-D)."""
+    mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[maps.dim() - 2]
+    return F.interpolate(maps, size=tuple(size), mode=mode, align_corners=False)

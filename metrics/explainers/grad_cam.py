@@ -23,8 +23,9 @@ class GradCAM(CAMExplainer):
     name = "grad_cam"
     version = "1"
     requires = frozenset({"cam_layer"})
+    mean_shift_invariant = True
 
     def channel_weights(self, x: torch.Tensor, target: torch.Tensor, activations: torch.Tensor,
                         logits: torch.Tensor) -> torch.Tensor:
         # α_k = mean_ij ∂z_c/∂A_kij
-        return self.target_gradients(activations, logits, target).mean(dim=(2, 3))
+        return self.target_gradients(activations, logits, target).flatten(2).mean(2)

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import captum.attr
 import torch
 
-from xaibench.metrics.explainers.base import Explainer
+from xaibench.metrics.explainers.captum_adapter import CaptumExplainer
 from xaibench.registries import EXPLAINERS
 
 
 @EXPLAINERS.register
-class Saliency(Explainer):
+class Saliency(CaptumExplainer):
     """Saliency (Simonyan et al. 2014): the signed gradient of the target logit w.r.t. the raw input.
 
     On a linear model z = Wx + b the map is the row W_c:
@@ -26,13 +27,12 @@ class Saliency(Explainer):
 
     name = "saliency"
     version = "1"
+    mean_shift_invariant = True
+    method = captum.attr.Saliency
 
     @dataclasses.dataclass(frozen=True)
     class Config:
         abs: bool = False  # True gives captum's own default, |dz_c/dx|
 
-    def attribute(self, x: torch.Tensor, target: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
-        # captum differentiates with torch.autograd.grad, so parameter .grad stays None. It would set
-        # requires_grad on (and zero .grad of) the caller's x: give it a fresh leaf that already requires grad.
-        inputs = x.detach().requires_grad_(True)
-        return captum.attr.Saliency(self.model).attribute(inputs, target=target, abs=self.cfg.abs)
+    def captum_kwargs(self, x: torch.Tensor) -> dict[str, Any]:
+        return {"abs": self.cfg.abs}
