@@ -16,7 +16,8 @@ class Explainer(Component):
     """Base class of attribution methods.
 
     ``with Explainer(model, config) as e: A = e.explain(x, target, index=idx)`` returns float32
-    attributions shaped like ``x`` on x's device. Hooks added with ``add_hook`` in ``setup`` are
+    attributions shaped like ``x`` on x's device; for token ids (text) they are taken at the model's
+    ``embedding_layer`` and shaped like its output, N x L x D. Hooks added with ``add_hook`` in ``setup`` are
     removed on exit (also on error) and the model's train/eval mode is restored. ``explain``
     called outside a ``with`` block opens one for the call.
 
@@ -102,10 +103,19 @@ class Explainer(Component):
         if self._was_training is None:
             with self:
                 return self.explain(x, target, index=index)
-        with torch.enable_grad():  # the caller may be inside no_grad
-            attributions = self.attribute(x, target.to(x.device), index).detach().to(torch.float32)
-        if attributions.shape != x.shape:
-            raise ValueError(f"explainer '{self.name}' returned shape {tuple(attributions.shape)} for input {tuple(x.shape)}")
+        if x.is_floating_point():
+            inputs, model = x, self.model
+        else:  # token ids: explain the embedding layer's output instead (N x L x D)
+            inputs, model = embedding_input(self.model, x)
+        original, self.model = self.model, model
+        try:
+            with torch.enable_grad():  # the caller may be inside no_grad
+                attributions = self.attribute(inputs, target.to(x.device), index).detach().to(torch.float32)
+        finally:
+            self.model = original
+        if attributions.shape != inputs.shape:
+            raise ValueError(f"explainer '{self.name}' returned shape {tuple(attributions.shape)} for input "
+                             f"{tuple(inputs.shape)}")
         bad = ~torch.isfinite(attributions.flatten(1)).all(dim=1)
         if bad.any():
             where = index[bad.cpu()] if index is not None else bad.nonzero().flatten()
@@ -115,6 +125,35 @@ class Explainer(Component):
 
     def attribute(self, x: torch.Tensor, target: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
+
+
+class EmbeddingInput(nn.Module):
+    """``f(e) = model(ids)`` with the embedding layer's output replaced by ``e``: a text model as a function
+    of its (continuous) embeddings. ``e`` may hold several copies of the batch (IG steps, noise samples)."""
+
+    def __init__(self, model: nn.Module, ids: torch.Tensor, layer: nn.Module):
+        super().__init__()
+        self.model, self.layer = model, layer
+        self.ids = ids
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        ids = self.ids.repeat(e.shape[0] // self.ids.shape[0], *([1] * (self.ids.dim() - 1)))
+        handle = self.layer.register_forward_hook(lambda module, inputs, output: e)
+        try:
+            return self.model(ids)
+        finally:
+            handle.remove()
+
+
+def embedding_input(model: nn.Module, ids: torch.Tensor) -> tuple[torch.Tensor, EmbeddingInput]:
+    """The embeddings of ``ids`` and the model as a function of them (text models declare ``embedding_layer``)."""
+    path = getattr(model, "embedding_layer", None)
+    if not path:
+        raise ConfigError(f"model {type(model).__name__} takes integer inputs but declares no embedding_layer")
+    layer = model.get_submodule(path)
+    with torch.no_grad():
+        embeddings = layer(ids)
+    return embeddings, EmbeddingInput(model, ids, layer)
 
 
 def check_relu_modules(model: nn.Module) -> None:

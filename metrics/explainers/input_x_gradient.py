@@ -23,5 +23,6 @@ class InputXGradient(CaptumExplainer):
     """
 
     name = "input_x_gradient"
+    modalities = frozenset({"image", "time_series", "text"})
     version = "1"
     method = captum.attr.InputXGradient

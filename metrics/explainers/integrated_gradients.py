@@ -27,6 +27,7 @@ class IntegratedGradients(CaptumExplainer):
     """
 
     name = "integrated_gradients"
+    modalities = frozenset({"image", "time_series", "text"})
     version = "1"
     method = captum.attr.IntegratedGradients
 

@@ -26,6 +26,7 @@ class Saliency(CaptumExplainer):
     """
 
     name = "saliency"
+    modalities = frozenset({"image", "time_series", "text"})
     version = "1"
     mean_shift_invariant = True
     method = captum.attr.Saliency
