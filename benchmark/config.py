@@ -19,7 +19,7 @@ from xaibench.registries import REGISTRIES
 SUITES_DIR = Path(__file__).parent / "suites"
 COMPONENT_KINDS = ("tasks", "architectures", "methods", "explainers", "metrics")
 TOP_LEVEL_KEYS = ("include", "name", "description", "seeds", "data_seed", "budget", "evaluation", "plugins",
-                  "missing_data", "parts", *COMPONENT_KINDS)
+                  "missing_data", "incompatible", "parts", *COMPONENT_KINDS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,9 +123,9 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
         raise ConfigError(f"{src}: parts: expected a non-empty list of mappings, got {raw_parts!r}")
     for i, raw_part in enumerate(raw_parts):
         where = f"{src}: parts[{i}]" if "parts" in raw else src
-        part = _resolve_part(raw, raw_part, where)
+        part, left_out = _resolve_part(raw, raw_part, where)
         available, notices = _available_tasks(part.tasks, raw.get("missing_data", "fail"), where)
-        skipped += notices
+        skipped += notices + left_out
         if available:
             parts.append(dataclasses.replace(part, tasks=available))
             skipped += unsupported_pairs(part)
@@ -181,7 +181,7 @@ def read_suite_file(path: Path, src: str, _seen: tuple[Path, ...] = ()) -> dict[
     return {**base, **{k: v for k, v in raw.items() if k != "include"}}
 
 
-def _resolve_part(raw: Mapping[str, Any], raw_part: Any, where: str) -> SuitePart:
+def _resolve_part(raw: Mapping[str, Any], raw_part: Any, where: str) -> tuple[SuitePart, list[str]]:
     if not isinstance(raw_part, Mapping):
         raise ConfigError(f"{where}: expected a mapping of component lists, got {raw_part!r}")
     for key in raw_part:
@@ -189,8 +189,9 @@ def _resolve_part(raw: Mapping[str, Any], raw_part: Any, where: str) -> SuitePar
             raise ConfigError(f"{where}.{key}: unknown key{did_you_mean(str(key), COMPONENT_KINDS)}")
     merged = {kind: raw_part.get(kind, raw.get(kind)) for kind in COMPONENT_KINDS}
     part = SuitePart(**{kind: tuple(_resolve_entries(merged, kind, where)) for kind in COMPONENT_KINDS})
-    _check_requirements({kind: getattr(part, kind) for kind in COMPONENT_KINDS}, where)
-    return part
+    notices = _check_requirements({kind: getattr(part, kind) for kind in COMPONENT_KINDS}, where,
+                                  raw.get("incompatible", "fail"))
+    return part, notices
 
 
 def _available_tasks(tasks: tuple[ComponentSpec, ...], policy: object,
@@ -253,34 +254,45 @@ def _entry_name_params(entry: Any, where: str) -> tuple[str, dict[str, Any]]:
     raise ConfigError(f"{where}: expected a name or {{name: ..., params: {{...}}}}, got {entry!r}")
 
 
-def _check_requirements(specs: dict[str, tuple[ComponentSpec, ...]], src: str) -> None:
-    """Every metric, method, explainer and architecture must be able to run on every task."""
+def incompatibility(task: ComponentSpec, spec: ComponentSpec, kind: str) -> str | None:
+    """Why ``spec`` (a metric, method or architecture) cannot run on ``task``, in one line; None if it can."""
+    meta, cls = task.cls.meta, spec.cls
+    if kind == "metrics":
+        if meta.modality not in cls.modalities:
+            return (f"metric '{cls.name}' is defined for {'/'.join(sorted(cls.modalities))} data, "
+                    f"but task '{task.name}' is {meta.modality}")
+        if "mask" in cls.requires and not meta.has_mask:
+            return f"metric '{cls.name}' requires mask, but task '{task.name}' has no ground-truth masks"
+        missing = cls.requires - {"mask", "explainer", "retraining", "flint"} - set(meta.extras)
+        if missing:
+            return (f"metric '{cls.name}' requires per-sample {', '.join(sorted(missing))}, "
+                    f"which task '{task.name}' does not provide")
+    if kind == "methods" and cls.requires_mask and not meta.has_mask:
+        return f"method '{cls.name}' requires masks, but task '{task.name}' has none"
+    if kind == "architectures" and cls.modality != meta.modality:
+        return f"architecture '{cls.name}' is for {cls.modality} data, but task '{task.name}' is {meta.modality}"
+    return None
+
+
+def _check_requirements(specs: dict[str, tuple[ComponentSpec, ...]], src: str, policy: object) -> list[str]:
+    """Every metric, method and architecture must run on every task (``incompatible: fail``, the default),
+    or the pairs that cannot are left out with a notice each (``incompatible: skip``)."""
+    if policy not in ("fail", "skip"):
+        raise ConfigError(f"{src}: incompatible: {policy!r} is not 'fail' or 'skip'")
+    notices = []
     for task in specs["tasks"]:
-        meta = task.cls.meta
-        for metric in specs["metrics"]:
-            if meta.modality not in metric.cls.modalities:
-                raise ConfigError(f"{metric.where}: metric '{metric.name}' is defined for "
-                                  f"{'/'.join(sorted(metric.cls.modalities))} data, but task '{task.name}' is "
-                                  f"{meta.modality}")
-            if "mask" in metric.cls.requires and not meta.has_mask:
-                raise ConfigError(f"{metric.where}: metric '{metric.name}' requires mask, "
-                                  f"but task '{task.name}' has no ground-truth masks")
-            missing = metric.cls.requires - {"mask", "explainer", "retraining", "flint"} - set(meta.extras)
-            if missing:
-                raise ConfigError(f"{metric.where}: metric '{metric.name}' requires per-sample "
-                                  f"{', '.join(sorted(missing))}, which task '{task.name}' does not provide")
-        for method in specs["methods"]:
-            if method.cls.requires_mask and not meta.has_mask:
-                raise ConfigError(f"{method.where}: method '{method.name}' requires masks, "
-                                  f"but task '{task.name}' has none")
-        for arch in specs["architectures"]:
-            if arch.cls.modality != meta.modality:
-                raise ConfigError(f"{arch.where}: architecture '{arch.name}' is for {arch.cls.modality} "
-                                  f"data, but task '{task.name}' is {meta.modality}")
+        for kind in ("metrics", "methods", "architectures"):
+            for spec in specs[kind]:
+                reason = incompatibility(task, spec, kind)
+                if reason and policy == "fail":
+                    raise ConfigError(f"{spec.where}: {reason}")
+                if reason:
+                    notices.append(f"{spec.where}: left out on task '{task.label}': {reason}")
     for explainer in specs["explainers"]:
         reasons = [explainer.cls.supports(arch.cls) for arch in specs["architectures"]]
         if all(reasons):  # a pair the explainer cannot serve is left out (see unsupported_pairs); none at all is a mistake
             raise ConfigError(f"{explainer.where}: {reasons[0]}")
+    return notices
 
 
 def unsupported_pairs(part: SuitePart) -> list[str]:

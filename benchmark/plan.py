@@ -5,7 +5,7 @@ import dataclasses
 from typing import Any
 
 from xaibench.component import config_dict, stable_hash
-from xaibench.config import ComponentSpec, Suite
+from xaibench.config import ComponentSpec, Suite, incompatibility
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,14 +56,16 @@ def make_plan(suite: Suite) -> list[TrainCell]:
     cells: dict[str, TrainCell] = {}
     for part in suite.parts:
         for task in part.tasks:
-            for arch in part.architectures:
-                # explainers that cannot serve this architecture are left out (the suite lists them as notices)
+            # combinations that cannot run are left out (with "incompatible: skip"; the suite lists them as notices)
+            metrics = [m for m in part.metrics if not incompatibility(task, m, "metrics")]
+            methods = [m for m in part.methods if not incompatibility(task, m, "methods")]
+            for arch in (a for a in part.architectures if not incompatibility(task, a, "architectures")):
                 evals = (
-                    [EvalCell(None, m) for m in part.metrics if not m.cls.uses_attributions()]
+                    [EvalCell(None, m) for m in metrics if not m.cls.uses_attributions()]
                     + [EvalCell(e, m) for e in part.explainers if not e.cls.supports(arch.cls)
-                       for m in part.metrics if m.cls.uses_attributions()]
+                       for m in metrics if m.cls.uses_attributions()]
                 )
-                for method in part.methods:
+                for method in methods:
                     for seed in suite.seeds:
                         cell = TrainCell(task, arch, method, seed, suite, tuple(evals))
                         key = stable_hash(cell.key)

@@ -167,3 +167,24 @@ def test_explainer_left_out_where_the_architecture_cannot_serve_it(write_suite):
     assert explainers == {"small_cnn": ["grad_cam", "saliency"], "mlp": ["saliency"]}
     with pytest.raises(ConfigError, match=r"explainers\[1\]: explainer 'grad_cam' needs a cam_layer"):
         load_suite(str(write_suite(text.replace("[small_cnn, mlp]", "[mlp]"))))
+
+
+def test_incompatible_combinations_fail_or_are_left_out(write_suite):
+    from xaibench.plan import make_plan
+
+    text = GOOD.replace("tasks: [shapes]", "tasks: [shapes, digits]").replace(
+        "architectures: [small_cnn]", "architectures: [small_cnn, ts_tcn]")
+    with pytest.raises(ConfigError, match=r"architectures\[1\]: architecture 'ts_tcn' is for time_series data"):
+        load_suite(str(write_suite(text)))
+    path = write_suite(text + "incompatible: skip\n")
+    suite = load_suite(str(path))
+    assert suite.notices == (
+        f"{path}: architectures[1]: left out on task 'shapes': architecture 'ts_tcn' is for time_series data, "
+        "but task 'shapes' is image",
+        f"{path}: metrics[1]: left out on task 'digits': metric 'pointing_game' requires mask, but task 'digits' "
+        "has no ground-truth masks",
+        f"{path}: architectures[1]: left out on task 'digits': architecture 'ts_tcn' is for time_series data, "
+        "but task 'digits' is image",
+    )
+    plan = {(c.task.name, c.architecture.name): [e.metric.name for e in c.evals] for c in make_plan(suite)}
+    assert plan == {("shapes", "small_cnn"): ["accuracy", "pointing_game"], ("digits", "small_cnn"): ["accuracy"]}
