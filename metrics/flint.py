@@ -1,0 +1,121 @@
+"""FLINT's own metrics (METRICS.md §8): fidelity, interpreter accuracy and conciseness, scored once per model.
+
+They read the model's FLINT networks (``flint`` or ``flint_posthoc``); on any other model every value is NaN
+(excluded), so ERM rows beside FLINT rows show no number rather than a wrong one.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+
+from xaibench.batch import Batch
+from xaibench.methods.flint import flint_forward, flint_nets, relevance
+from xaibench.metrics.base import Metric
+from xaibench.registries import METRICS
+
+CHUNK = 256  # predictive metrics receive the whole test split: bound memory
+
+
+def conciseness(r: torch.Tensor, tau: float) -> torch.Tensor:
+    """CNS(τ) = #{j : r_j > 1/τ} per sample (strict), for relevances r (N×J) in [0, 1].
+
+    >>> r = torch.tensor([[1.0, 0.5, 0.1]])
+    >>> [conciseness(r, t).item() for t in (1.5, 2, 2.5, 5)]
+    [1, 1, 2, 2]
+    """
+    return (r > 1 / tau).sum(1)
+
+
+class FlintMetric(Metric):
+    """Base of the FLINT metrics: f, h and Φ on the batch in chunks, then ``score`` per sample."""
+
+    category = "predictive"
+    requires = frozenset({"flint"})
+    modalities = frozenset({"image", "time_series", "text"})
+
+    @classmethod
+    def uses_attributions(cls) -> bool:
+        return False  # scored once per model, like the predictive metrics
+
+    def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
+                target: torch.Tensor) -> torch.Tensor:
+        if flint_nets(model) is None:  # not a FLINT model: not applicable
+            return torch.full((len(batch),), float("nan"), dtype=torch.float64)
+        outs = [flint_forward(model, batch.x[i:i + CHUNK]) for i in range(0, len(batch), CHUNK)]
+        logits = torch.cat([o.logits for o in outs])
+        interpreter = torch.cat([o.interpreter for o in outs])
+        attributes = torch.cat([o.attributes for o in outs])
+        return self.score(model, batch, logits, interpreter, attributes).double()
+
+    def score(self, model: nn.Module, batch: Batch, logits: torch.Tensor, interpreter: torch.Tensor,
+              attributes: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+@METRICS.register
+class FlintFidelity(FlintMetric):
+    """FLINT fidelity: 1[argmax h(Φ(x)) = argmax f(x)] per sample (NaN on non-FLINT models).
+
+    >>> from xaibench.methods.flint import attach_flint
+    >>> from xaibench.models.small_cnn import SmallCNN
+    >>> model = SmallCNN(SmallCNN.Config(width=4), (1, 28, 28), 10).eval()
+    >>> batch = Batch(torch.rand(3, 1, 28, 28), torch.tensor([0, 1, 2]))
+    >>> FlintFidelity()(model, batch, None, batch.y).isnan().all().item()
+    True
+    >>> _ = attach_flint(model, batch.x)
+    >>> values = FlintFidelity()(model, batch, None, batch.y)
+    >>> len(values), set(values.tolist()) <= {0.0, 1.0}
+    (3, True)
+    """
+
+    name = "flint_fidelity"
+    version = "1"
+    higher_is_better = True
+    label = "FLINT fidelity"
+
+    def score(self, model: nn.Module, batch: Batch, logits: torch.Tensor, interpreter: torch.Tensor,
+              attributes: torch.Tensor) -> torch.Tensor:
+        return (interpreter.argmax(1) == logits.argmax(1)).double()
+
+
+@METRICS.register
+class FlintInterpreterAccuracy(FlintMetric):
+    """FLINT interpreter accuracy: 1[argmax h(Φ(x)) = y] per sample (NaN on non-FLINT models)."""
+
+    name = "flint_interpreter_accuracy"
+    version = "1"
+    higher_is_better = True
+    label = "FLINT interpreter acc."
+
+    def score(self, model: nn.Module, batch: Batch, logits: torch.Tensor, interpreter: torch.Tensor,
+              attributes: torch.Tensor) -> torch.Tensor:
+        return (interpreter.argmax(1) == batch.y.to(interpreter.device)).double()
+
+
+@METRICS.register
+class FlintConciseness(FlintMetric):
+    """FLINT conciseness CNS(τ): how many attributes have relevance > 1/τ for the interpreter's class (lower is better).
+
+    An all-zero Φ(x) counts 0 attributes (METRICS.md §8 flags it). NaN on non-FLINT models.
+    """
+
+    name = "flint_conciseness"
+    version = "1"
+    category = "complexity"
+    higher_is_better = False
+    label = "FLINT CNS"
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        tau: float = 2.0  # the notebook reports τ = 1.5, 2, 2.5, 3, 4, 5
+
+        def __post_init__(self) -> None:
+            if self.tau <= 1:
+                raise ValueError(f"tau={self.tau}: must be > 1 (the threshold is 1/τ on relevances in [0, 1])")
+
+    def score(self, model: nn.Module, batch: Batch, logits: torch.Tensor, interpreter: torch.Tensor,
+              attributes: torch.Tensor) -> torch.Tensor:
+        weight = flint_nets(model)["h"][-1].weight
+        return conciseness(relevance(attributes, weight, interpreter.argmax(1)), self.cfg.tau).double()

@@ -1,0 +1,85 @@
+"""Time per training step of every method relative to ERM, on the same model and batch, beside its declared cost.
+
+One step = loss + backward + Adam step on a SmallCNN (width 16) and a batch of 64 shapes at 32 px; FLINT's step
+includes Φ, h and d. expl_consistency's step is ERM's, plus a reweighting pass shown as its cost per sample
+relative to an ERM step per sample. Floors: SGT ≈ 3x (saliency pass, two forwards, one backward), double
+backprop (interp_grad, rrr, input_grad_l2) ≈ 2-3x.
+Run: python perf/training_cost.py [--plugin FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Callable
+
+import torch
+
+from xaibench.methods.base import TrainingContext
+from xaibench.methods.expl_consistency import ExplanationConsistency
+from xaibench.models.small_cnn import SmallCNN
+from xaibench.plugins import load_plugin_file
+from xaibench.registries import METHODS
+from xaibench.tasks.images.shapes import Shapes
+
+BATCH, REPEATS = 64, 5
+
+
+def best_times(*fns: Callable[[], object]) -> list[float]:
+    """Best-of-REPEATS wall time of each function, interleaved so background load hits them alike."""
+    for fn in fns:
+        fn()  # warm-up
+    best = [math.inf] * len(fns)
+    for _ in range(REPEATS):
+        for j, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            best[j] = min(best[j], time.perf_counter() - start)
+    return best
+
+
+def step_fn(name: str, batch) -> Callable[[], None]:
+    """One optimizer step of method ``name`` on a fresh model (built once), at mid-training progress."""
+    cls = METHODS.get(name)
+    torch.manual_seed(0)
+    model = SmallCNN(SmallCNN.Config(), (1, 32, 32), 4)
+    method = cls()
+    method.prepare(model, batch.x[:2])
+    method.ctx = TrainingContext(device=torch.device("cpu"), generator=torch.Generator().manual_seed(0),
+                                 total_steps=2, step=1, cam_layer=model.cam_layer, flint_layers=model.flint_layers,
+                                 normalization=model.normalization)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step() -> None:
+        model.train()
+        loss = method.loss(model, batch, 1)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plugin", action="append", default=[], help="a plugin file registering more methods")
+    args = parser.parse_args()
+    for plugin in args.plugin:
+        load_plugin_file(plugin)
+    torch.set_num_threads(1)  # the ratio measures the method, not thread-pool contention with other jobs
+    batch = Shapes({"n_train": BATCH, "n_test": 4}).load("train", 0)
+    erm = step_fn("erm", batch)
+    print(f"one step = loss + backward + Adam; batch {BATCH}, small_cnn width 16, 1 thread; best of {REPEATS}")
+    print(f"{'method':<20} {'measured':>9}  declared")
+    for name in METHODS.names():
+        ours, base = best_times(step_fn(name, batch), erm)
+        print(f"{name:<20} {ours / base:>8.2f}x  {METHODS.get(name).cost}")
+    method = ExplanationConsistency()
+    model = SmallCNN(SmallCNN.Config(), (1, 32, 32), 4)
+    ours, base = best_times(lambda: method.consistency_weights(model, batch, BATCH), erm)
+    print(f"{'  reweighting pass':<20} {ours / base:>8.2f}x  per {BATCH} samples "
+          f"(declared (n_steps + 2)x = {method.cfg.n_steps + 2}x forward-backward)")
+
+
+if __name__ == "__main__":
+    main()
