@@ -288,6 +288,12 @@ def _check_requirements(specs: dict[str, tuple[ComponentSpec, ...]], src: str, p
                     raise ConfigError(f"{spec.where}: {reason}")
                 if reason:
                     notices.append(f"{spec.where}: left out on task '{task.label}': {reason}")
+    provided = frozenset().union(*(m.cls.provides for m in specs["methods"]))
+    for spec in (*specs["metrics"], *specs["explainers"]):
+        lacking = spec.cls.requires & {"flint"} - provided
+        if lacking:
+            raise ConfigError(f"{spec.where}: '{spec.name}' needs models trained by a method that provides "
+                              f"{', '.join(sorted(lacking))} (e.g. flint), and no listed method does")
     for explainer in specs["explainers"]:
         reasons = [explainer.cls.supports(arch.cls) for arch in specs["architectures"]]
         if all(reasons):  # a pair the explainer cannot serve is left out (see unsupported_pairs); none at all is a mistake

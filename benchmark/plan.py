@@ -50,6 +50,15 @@ class TrainCell:
                 "method_config": config_dict(self.method.config)}
 
 
+METHOD_FEATURES = frozenset({"flint"})  # requirements that only some training methods' models meet
+
+
+def served_by(method: ComponentSpec, cell: EvalCell) -> bool:
+    """Whether models of ``method`` have what the evaluation's metric and explainer require."""
+    needs = cell.metric.cls.requires | (cell.explainer.cls.requires if cell.explainer else frozenset())
+    return (needs & METHOD_FEATURES) <= method.cls.provides
+
+
 def make_plan(suite: Suite) -> list[TrainCell]:
     """Training cells of every part, in order; a model two parts share is planned once, with the
     union of their evaluations."""
@@ -66,12 +75,14 @@ def make_plan(suite: Suite) -> list[TrainCell]:
                        for m in metrics if m.cls.uses_attributions()]
                 )
                 for method in methods:
+                    # "flint" metrics and explainers only where the method trains FLINT's networks
+                    own = tuple(e for e in evals if served_by(method, e))
                     for seed in suite.seeds:
-                        cell = TrainCell(task, arch, method, seed, suite, tuple(evals))
+                        cell = TrainCell(task, arch, method, seed, suite, own)
                         key = stable_hash(cell.key)
                         if key in cells:
                             known = {stable_hash(cells[key].eval_key(e)) for e in cells[key].evals}
-                            extra = [e for e in evals if stable_hash(cell.eval_key(e)) not in known]
+                            extra = [e for e in own if stable_hash(cell.eval_key(e)) not in known]
                             cell = dataclasses.replace(cells[key], evals=cells[key].evals + tuple(extra))
                         cells[key] = cell
     return list(cells.values())

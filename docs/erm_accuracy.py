@@ -18,7 +18,7 @@ from xaibench.registries import TASKS
 from xaibench.runner import Runner
 from xaibench.store import ResultStore
 
-DEFAULT_ARCHITECTURES = {"image": ["small_cnn"], "time_series": ["ts_tcn"], "text": ["text_transformer"]}
+DEFAULT_ARCHITECTURES = {"image": ["small_cnn"], "time_series": ["ts_tcn", "ts_transformer"], "text": ["text_transformer"]}
 OUT = Path(__file__).with_name("ERM_ACCURACY.md")
 
 

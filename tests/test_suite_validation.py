@@ -188,3 +188,20 @@ def test_incompatible_combinations_fail_or_are_left_out(write_suite):
     )
     plan = {(c.task.name, c.architecture.name): [e.metric.name for e in c.evals] for c in make_plan(suite)}
     assert plan == {("shapes", "small_cnn"): ["accuracy", "pointing_game"], ("digits", "small_cnn"): ["accuracy"]}
+
+
+def test_flint_metrics_and_explainers_only_on_flint_models(write_suite):
+    from xaibench.plan import make_plan
+
+    text = GOOD.replace("methods: [erm]", "methods: [erm, flint]").replace(
+        "explainers: [saliency]", "explainers: [saliency, flint_relevance]").replace(
+        "metrics: [accuracy, pointing_game]", "metrics: [accuracy, flint_fidelity, pointing_game]")
+    plan = {c.method.name: sorted((e.explainer.name if e.explainer else "-", e.metric.name) for e in c.evals)
+            for c in make_plan(load_suite(str(write_suite(text))))}
+    assert plan == {
+        "erm": [("-", "accuracy"), ("saliency", "pointing_game")],
+        "flint": [("-", "accuracy"), ("-", "flint_fidelity"), ("flint_relevance", "pointing_game"),
+                  ("saliency", "pointing_game")]}
+    with pytest.raises(ConfigError, match=r"metrics\[1\]: 'flint_fidelity' needs models trained by a method that "
+                                          r"provides flint \(e.g. flint\), and no listed method does"):
+        load_suite(str(write_suite(text.replace("methods: [erm, flint]", "methods: [erm]"))))

@@ -49,6 +49,9 @@ class TrainingMethod(Component):
     """
 
     requires_mask: ClassVar[bool] = False
+    # What trained models carry beyond a classifier (e.g. "flint": FLINT's networks); metrics and explainers
+    # that require it are planned only for methods that provide it.
+    provides: ClassVar[frozenset[str]] = frozenset()
     cost: ClassVar[str] = "1x ERM"
 
     def __init__(self, config: object | None = None):

@@ -24,7 +24,7 @@ UCR = ("Dau, Bagnall, Kamgar, Yeh, Zhu, Gharghabi, Ratanamahatana, Keogh. The UC
 UEA = ("Bagnall, Dau, Lines, Flynn, Large, Bostrom, Southam, Keogh. The UEA multivariate time series "
        "classification archive, 2018. arXiv:1811.00075")
 # Small sets: many epochs of small batches still take seconds.
-SMALL_SET_BUDGET = Budget(epochs=60, batch_size=16, lr=2e-3)
+SMALL_SET_BUDGET = Budget(epochs=200, batch_size=16, lr=1e-3)
 
 
 def aeon_data_dir() -> Path | None:
