@@ -75,7 +75,7 @@ class CellWorker:
     """Executes training cells of one suite; keeps each task's data loaded between cells.
 
     >>> from xaibench.config import load_suite
-    >>> CellWorker(load_suite("default")).device.type in ("cpu", "cuda")
+    >>> CellWorker(load_suite("quick")).device.type in ("cpu", "cuda")
     True
     """
 

@@ -93,9 +93,9 @@ class Suite:
 
 
 def suite_path(name_or_path: str | None) -> Path:
-    """A suite file: an existing path, or the name of a built-in suite (default: ``default``)."""
+    """A suite file: an existing path, or the name of a built-in suite (default: ``quick``)."""
     if name_or_path is None:
-        return SUITES_DIR / "default.yaml"
+        return SUITES_DIR / "quick.yaml"
     path = Path(name_or_path)
     if path.exists():
         return path

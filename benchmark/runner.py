@@ -29,7 +29,7 @@ class Runner:
     """Executes a suite against a store, locally (default) or on Ray.
 
     >>> from xaibench.config import load_suite
-    >>> runner = Runner(load_suite("default"), ResultStore("results"), quiet=True)
+    >>> runner = Runner(load_suite("quick"), ResultStore("results"), quiet=True)
     >>> runner.executor.name, runner.threads >= 1
     ('local', True)
     """

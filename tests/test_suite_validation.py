@@ -71,8 +71,8 @@ def test_mask_metric_on_task_without_masks(write_suite, tmp_path):
 
 
 def test_unknown_suite_name():
-    with pytest.raises(ConfigError, match=r"defualt: no such suite file or built-in suite; did you mean 'default'\?"):
-        load_suite("defualt")
+    with pytest.raises(ConfigError, match=r"quik: no such suite file or built-in suite; did you mean 'quick'\?"):
+        load_suite("quik")
 
 
 def test_broken_plugin_named(write_suite, tmp_path):
@@ -126,7 +126,7 @@ def test_include_and_override(write_suite):
     base = load_suite(str(write_suite(GOOD, "base.yaml")))
     assert child.seeds == (3, 4) and child.name == "child"
     assert [m.label for m in child.components("metrics")] == [m.label for m in base.components("metrics")]
-    builtin = load_suite(str(write_suite("include: default\nseeds: [0]\n", "small.yaml")))
+    builtin = load_suite(str(write_suite("include: quick\nseeds: [0]\n", "small.yaml")))
     assert [t.name for t in builtin.components("tasks")] == ["shapes"] and builtin.seeds == (0,)
 
 

@@ -29,7 +29,7 @@ class FashionMNIST(IdxTask):
     meta = TaskMeta(modality="image", input_shape=(1, 28, 28), num_classes=10, has_mask=True,
                     source="Fashion-MNIST (Debian package dataset-fashion-mnist)", citation=FASHION_MNIST_CITATION,
                     mask_kind="derived")
-    budget = Budget(epochs=3, batch_size=128, lr=2e-3)
+    budget = Budget(epochs=12, batch_size=128, lr=2e-3)  # 0.887 test accuracy with small_cnn (docs/ERM_ACCURACY.md)
     dataset = "Fashion-MNIST"
     default_root = "/usr/share/datasets/fashion-mnist"
     subdirs = ("FashionMNIST/raw",)  # torchvision's layout
