@@ -51,3 +51,21 @@ def example_model(arch_name: str, num_classes: int = 4, seed: int = 0):
         model = cls(cls.make_config(), shape, num_classes)
         x = torch.rand(6, *shape, generator=torch.Generator().manual_seed(seed))
     return model, x
+
+
+@pytest.fixture
+def deterministic():
+    """Deterministic kernels and a fixed global seed for one test (explainer tests use it for every test)."""
+    import torch
+
+    enabled = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    torch.manual_seed(0)
+    yield
+    torch.use_deterministic_algorithms(enabled)
+
+
+def explain(cls: type, model, x, target, config: object = None, index=None):
+    """One explainer call inside its ``with`` block."""
+    with cls(model, config) as e:
+        return e.explain(x, target, index=index)

@@ -31,13 +31,7 @@ EXPECTED_PROPERTIES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def deterministic():
-    enabled = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
-    torch.manual_seed(0)
-    yield
-    torch.use_deterministic_algorithms(enabled)
+pytestmark = pytest.mark.usefixtures("deterministic")
 
 
 def architecture_params(names: list[str]) -> list[Any]:

@@ -11,20 +11,10 @@ from xaibench.errors import ConfigError
 from xaibench.metrics.explainers.grad_cam import GradCAM
 from xaibench.metrics.explainers.saliency import Saliency
 from xaibench.models.small_cnn import SmallCNN
+from conftest import explain
 
 
-@pytest.fixture(autouse=True)
-def deterministic():
-    enabled = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
-    torch.manual_seed(0)
-    yield
-    torch.use_deterministic_algorithms(enabled)
-
-
-def explain(cls: type, model: nn.Module, x: torch.Tensor, target: torch.Tensor, config: object = None) -> torch.Tensor:
-    with cls(model, config) as e:
-        return e.explain(x, target)
+pytestmark = pytest.mark.usefixtures("deterministic")
 
 
 def hand_minmax(m: torch.Tensor) -> torch.Tensor:

@@ -20,21 +20,10 @@ from xaibench.metrics.explainers.occlusion import Occlusion
 from xaibench.metrics.explainers.saliency import Saliency
 from xaibench.metrics.explainers.smoothgrad import SmoothGrad
 from xaibench.models.small_cnn import SmallCNN
+from conftest import explain
 
 
-@pytest.fixture(autouse=True)
-def deterministic():
-    enabled = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
-    torch.manual_seed(0)
-    yield
-    torch.use_deterministic_algorithms(enabled)
-
-
-def explain(cls: type, model: nn.Module, x: torch.Tensor, target: torch.Tensor, config: object = None,
-            index: torch.Tensor | None = None) -> torch.Tensor:
-    with cls(model, config) as e:
-        return e.explain(x, target, index=index)
+pytestmark = pytest.mark.usefixtures("deterministic")
 
 
 def cnn() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:

@@ -11,20 +11,10 @@ from xaibench.metrics.explainers.input_x_gradient import InputXGradient
 from xaibench.metrics.explainers.rectgrad import NoBiasRectGrad, RectGrad, percentile
 from xaibench.metrics.explainers.saliency import Saliency
 from xaibench.models.small_cnn import SmallCNN
+from conftest import explain
 
 
-@pytest.fixture(autouse=True)
-def deterministic():
-    enabled = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
-    torch.manual_seed(0)
-    yield
-    torch.use_deterministic_algorithms(enabled)
-
-
-def explain(cls: type, model: nn.Module, x: torch.Tensor, target: torch.Tensor, config: object = None) -> torch.Tensor:
-    with cls(model, config) as e:
-        return e.explain(x, target)
+pytestmark = pytest.mark.usefixtures("deterministic")
 
 
 @pytest.mark.parametrize("interpolation", ["nearest", "linear"])
