@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from xaibench.cell import CellOutput, model_inputs  # noqa: F401  (model_inputs: moved to cell.py)
+from xaibench.cell import CellOutput
 from xaibench.config import Suite
 from xaibench.executors import Job, LocalExecutor, RayExecutor
 from xaibench.plan import EvalCell, TrainCell, make_plan

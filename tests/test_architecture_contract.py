@@ -14,7 +14,7 @@ from conftest import example_model
 from xaibench.errors import ConfigError, DataUnavailableError
 from xaibench.metrics.explainers.base import check_relu_modules
 from xaibench.registries import ARCHITECTURES, TASKS
-from xaibench.runner import model_inputs
+from xaibench.cell import model_inputs
 
 NAMES = ARCHITECTURES.names()
 IMAGE_NAMES = [n for n in NAMES if ARCHITECTURES.get(n).modality == "image"]

@@ -8,7 +8,7 @@ from torch import nn
 
 from xaibench.errors import DataUnavailableError
 from xaibench.registries import ARCHITECTURES
-from xaibench.runner import model_inputs
+from xaibench.cell import model_inputs
 from xaibench.tasks.timeseries import ucr
 from xaibench.tasks.timeseries.boxes import BOXES, FEATURES, STEPS, TimeSeriesBoxes, _noise
 from xaibench.tasks.timeseries.ucr import (ArrowHead, BasicMotions, GunPoint, ItalyPowerDemand, JapaneseVowels,
