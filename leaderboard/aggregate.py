@@ -23,10 +23,11 @@ class Column:
     label: str
     category: str
     higher_is_better: bool
+    variant: str = ""  # the metric's non-default parameters, e.g. "(tau=3.0)": other parameters, other column
 
     def sort_key(self) -> tuple[Any, ...]:
         order = CATEGORY_ORDER.index(self.category) if self.category in CATEGORY_ORDER else len(CATEGORY_ORDER)
-        return order, self.metric, self.version
+        return order, self.metric, self.version, self.variant
 
 
 Row = tuple[str, str]  # (method label, architecture label)
@@ -54,7 +55,7 @@ def aggregate(records: Iterable[dict[str, Any]]) -> list[Table]:
     for rec in records:
         key, labels, metric = rec["key"], rec["labels"], rec["metric"]
         column = Column(metric["name"], metric["version"], metric["label"], metric["category"],
-                        metric["higher_is_better"])
+                        metric["higher_is_better"], labels["metric"].removeprefix(metric["name"]))
         cell = (labels["explainer"], (labels["method"], labels["architecture"]), column)
         by_task.setdefault((labels["task"], key["task"]["version"]), {}).setdefault(cell, {})[key["seed"]] = \
             rec["value"]

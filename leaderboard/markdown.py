@@ -29,7 +29,7 @@ def escape(text: str) -> str:
 
 def header(column: Column) -> str:
     version = f" v{column.version}" if column.version != "1" else ""
-    return escape(f"{column.label}{version}") + (" ↑" if column.higher_is_better else " ↓")
+    return escape(f"{column.label}{column.variant}{version}") + (" ↑" if column.higher_is_better else " ↓")
 
 
 def _explainer_of(table: Table, column: Column) -> str | None:

@@ -10,7 +10,8 @@ def record(method, seed, metric, value, explainer="saliency", version="1", highe
            task_version="1"):
     return {
         "key": {"task": {"name": "shapes", "version": task_version}, "seed": seed},
-        "labels": {"task": "shapes", "architecture": "small_cnn", "method": method, "explainer": explainer},
+        "labels": {"task": "shapes", "architecture": "small_cnn", "method": method, "explainer": explainer,
+                   "metric": metric},
         "metric": {"name": metric, "version": version, "label": metric.title(), "category": category,
                    "higher_is_better": higher},
         "value": value, "n": 4, "n_excluded": 0,
@@ -93,3 +94,12 @@ def test_statistics():
     a, b = {0: 0.2, 1: 0.4, 2: 0.3}, {0: 0.5, 1: 0.7, 2: 0.62}
     assert paired_p_value(a, b) == ttest_rel([0.2, 0.4, 0.3], [0.5, 0.7, 0.62]).pvalue
     assert paired_p_value({0: 1.0, 1: 2.0}, {0: 1.0, 1: 3.0}) is None  # fewer than 3 pairs
+
+
+def test_two_configs_of_a_metric_never_share_a_column():
+    other = record("erm", 0, "deletion", 0.1, higher=False)
+    other["labels"]["metric"] = "deletion(n_steps=10)"
+    (table,) = aggregate(RECORDS + [other])
+    assert [(c.metric, c.variant) for c in table.columns] == [("accuracy", ""), ("deletion", ""),
+                                                              ("deletion", "(n_steps=10)")]
+    assert "| Deletion(n\\_steps=10) ↓ |" in render_markdown(RECORDS + [other])
