@@ -47,7 +47,7 @@ class TrainCell:
     def labels(self) -> dict[str, Any]:
         """Human-readable names, stored beside the key for the leaderboard."""
         return {"task": self.task.label, "architecture": self.architecture.label, "method": self.method.label,
-                "method_config": config_dict(self.method.config)}
+                "task_config": config_dict(self.task.config), "method_config": config_dict(self.method.config)}
 
 
 METHOD_FEATURES = frozenset({"flint"})  # requirements that only some training methods' models meet

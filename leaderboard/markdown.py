@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from xaibench.leaderboard.aggregate import BASELINE_METHOD, Column, Row, Table, aggregate
+from xaibench.leaderboard.derived import polarity_bias_records
 from xaibench.leaderboard.stats import paired_p_value, summarize
 
 SIGNIFICANCE = 0.05
@@ -109,6 +110,7 @@ def render_markdown(records: Iterable[dict[str, Any]]) -> str:
     records = list(records)
     if not records:
         return "# xaibench leaderboard\n\nNo results yet.\n"
+    records += polarity_bias_records(records)
     parts, current = ["# xaibench leaderboard", LEGEND], None
     for table in aggregate(records):
         if (table.task, table.task_version) != current:

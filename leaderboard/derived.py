@@ -1,0 +1,58 @@
+"""Metrics derived from several stored records, e.g. across two trained models.
+
+The polarity bias index (METRICS.md §3.1) compares one method's models trained on the bright and on
+the dark rendering of the same scenes: b_i = RMA_bright_i − RMA_dark_i per sample, from the stored
+per-sample relevance mass accuracy (pooling `sum,abs`). The leaderboard shows |mean b| (lower is
+better, a bias-free explainer gives about 0); the record keeps the signed mean too.
+"""
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from typing import Any
+
+POLARITY_TASK, RMA = "shapes_polarity", "relevance_mass_accuracy"
+
+
+def polarity_bias_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One derived record per (method, architecture, seed, explainer) evaluated on both renderings.
+
+    >>> def rec(polarity, values):
+    ...     return {"key": {"task": {"name": POLARITY_TASK, "version": "1"}, "seed": 0,
+    ...                     "metric": {"name": RMA, "version": "1", "config": "c"}},
+    ...             "labels": {"task": "t", "architecture": "a", "method": "m", "explainer": "e", "metric": RMA,
+    ...                        "task_config": {"polarity": polarity, "n_train": 8}},
+    ...             "values": values, "code_version": "v", "versions": {}, "suite": {"name": "s", "hash": "h"}}
+    >>> (out,) = polarity_bias_records([rec("bright", [0.5, 0.7]), rec("dark", [0.4, 0.9])])
+    >>> round(out["signed_mean"], 3), round(out["value"], 3), out["labels"]["task"]
+    (-0.05, 0.05, 'shapes_polarity (bright vs dark)')
+    """
+    pairs: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
+    for rec in records:
+        key, labels = rec["key"], rec["labels"]
+        config = labels.get("task_config")
+        if key["task"]["name"] != POLARITY_TASK or labels.get("metric") != RMA or config is None:
+            continue
+        shared = tuple(sorted((k, v) for k, v in config.items() if k != "polarity"))  # the same scenes
+        group = (key["task"]["version"], shared, labels["method"], labels["architecture"], key["seed"],
+                 labels["explainer"], key["metric"]["version"], key["metric"]["config"])
+        pairs.setdefault(group, {})[config["polarity"]] = rec
+    out = []
+    for group, renderings in sorted(pairs.items(), key=lambda kv: str(kv[0])):
+        if renderings.keys() != {"bright", "dark"}:
+            continue
+        bright, dark = renderings["bright"], renderings["dark"]
+        diffs = [b - d for b, d in zip(bright["values"], dark["values"]) if b == b and d == d]  # NaN: excluded
+        if not diffs:
+            continue
+        signed = statistics.fmean(diffs)
+        out.append({
+            "key": {**bright["key"], "metric": {"name": "polarity_bias_index", "version": "1", "config": "-"}},
+            "labels": {**bright["labels"], "task": f"{POLARITY_TASK} (bright vs dark)", "metric": "polarity_bias_index"},
+            "metric": {"name": "polarity_bias_index", "version": "1", "label": "|Polarity bias|",
+                       "category": "input_bias", "higher_is_better": False},
+            "value": abs(signed), "signed_mean": signed, "n": len(diffs),
+            "n_excluded": len(bright["values"]) - len(diffs),
+            "code_version": bright["code_version"], "versions": bright["versions"], "suite": bright["suite"],
+        })
+    return out
