@@ -63,6 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"xaibench: notice: {notice}", file=sys.stderr)
 
     from xaibench.leaderboard.markdown import render_markdown
+    from xaibench.plan import make_plan
     from xaibench.runner import Runner
     from xaibench.store import ResultStore, write_atomic
 
@@ -81,7 +82,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = runner.run()
     records = [r for r in (store.get("records", k) for k in summary.record_keys) if r is not None]
     out = Path(args.out) if args.out else Path(args.results) / "LEADERBOARD.md"
-    write_atomic(out, render_markdown(records).encode())
+    training = [r for r in (store.get("training", c.key) for c in make_plan(suite)) if r is not None]
+    write_atomic(out, render_markdown(records, training).encode())
     print(f"trained {summary.trained} models, wrote {summary.records_written} records, "
           f"skipped {summary.cells_skipped} finished cells; leaderboard: {out}")
     if summary.failures:
@@ -98,7 +100,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
     if not Path(args.results).is_dir():
         raise XaibenchError(f"--results {args.results}: no such directory (run `xaibench run` first)")
-    text = render_markdown(ResultStore(args.results).records())
+    store = ResultStore(args.results)
+    text = render_markdown(store.records(), store.records("training"))
     if args.out:
         write_atomic(Path(args.out), text.encode())
         print(f"leaderboard: {args.out}")

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-CATEGORY_ORDER = ("predictive", "faithfulness", "localization", "input_bias", "sanity", "complexity")
+CATEGORY_ORDER = ("predictive", "cost", "faithfulness", "localization", "input_bias", "sanity", "complexity")
 CONTROLS = ("random", "constant")
 BASELINE_METHOD = "erm"
 
@@ -24,10 +24,11 @@ class Column:
     category: str
     higher_is_better: bool
     variant: str = ""  # the metric's non-default parameters, e.g. "(tau=3.0)": other parameters, other column
+    per_model: bool = False  # scored once per model (no explainer): shown in every table of the task
 
     def sort_key(self) -> tuple[Any, ...]:
         order = CATEGORY_ORDER.index(self.category) if self.category in CATEGORY_ORDER else len(CATEGORY_ORDER)
-        return order, self.metric, self.version, self.variant
+        return not self.per_model, order, self.metric, self.version, self.variant
 
 
 Row = tuple[str, str]  # (method label, architecture label)
@@ -55,7 +56,8 @@ def aggregate(records: Iterable[dict[str, Any]]) -> list[Table]:
     for rec in records:
         key, labels, metric = rec["key"], rec["labels"], rec["metric"]
         column = Column(metric["name"], metric["version"], metric["label"], metric["category"],
-                        metric["higher_is_better"], labels["metric"].removeprefix(metric["name"]))
+                        metric["higher_is_better"], labels["metric"].removeprefix(metric["name"]),
+                        labels["explainer"] is None)
         cell = (labels["explainer"], (labels["method"], labels["architecture"]), column)
         by_task.setdefault((labels["task"], key["task"]["version"]), {}).setdefault(cell, {})[key["seed"]] = \
             rec["value"]

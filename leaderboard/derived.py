@@ -1,4 +1,4 @@
-"""Metrics derived from several stored records, e.g. across two trained models.
+"""Metrics derived from several stored records, e.g. across two trained models or from training records.
 
 The polarity bias index (METRICS.md §3.1) compares one method's models trained on the bright and on
 the dark rendering of the same scenes: b_i = RMA_bright_i − RMA_dark_i per sample, from the stored
@@ -54,5 +54,38 @@ def polarity_bias_records(records: Iterable[dict[str, Any]]) -> list[dict[str, A
             "value": abs(signed), "signed_mean": signed, "n": len(diffs),
             "n_excluded": len(bright["values"]) - len(diffs),
             "code_version": bright["code_version"], "versions": bright["versions"], "suite": bright["suite"],
+        })
+    return out
+
+
+def training_cost_records(training: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Training wall time relative to ERM on the same task, architecture and seed, one record per model.
+
+    >>> def rec(method, seconds):
+    ...     return {"key": {"task": {"name": "t", "version": "1"}, "architecture": {}, "seed": 0, "data_seed": 0,
+    ...                     "budget": {}}, "labels": {"task": "t", "architecture": "a", "method": method},
+    ...             "wall_time_s": seconds, "code_version": "v", "versions": {}, "suite": {"name": "s", "hash": "h"}}
+    >>> [(r["labels"]["method"], r["value"]) for r in training_cost_records([rec("erm", 2.0), rec("sgt", 6.5)])]
+    [('erm', 1.0), ('sgt', 3.25)]
+    """
+    training = list(training)
+
+    def group(rec: dict[str, Any]) -> tuple[Any, ...]:
+        key, labels = rec["key"], rec["labels"]
+        return labels["task"], key["task"]["version"], labels["architecture"], key["seed"], key.get("data_seed")
+
+    erm = {group(r): r["wall_time_s"] for r in training if r["labels"]["method"] == "erm"}
+    out = []
+    for rec in training:
+        base = erm.get(group(rec))
+        if not base:
+            continue
+        out.append({
+            "key": {**rec["key"], "metric": {"name": "train_time_vs_erm", "version": "1", "config": "-"}},
+            "labels": {**rec["labels"], "explainer": None, "metric": "train_time_vs_erm"},
+            "metric": {"name": "train_time_vs_erm", "version": "1", "label": "Train time ×ERM", "category": "cost",
+                       "higher_is_better": False},
+            "value": rec["wall_time_s"] / base, "n": 1, "n_excluded": 0,
+            "code_version": rec["code_version"], "versions": rec["versions"], "suite": rec["suite"],
         })
     return out

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from xaibench.leaderboard.aggregate import BASELINE_METHOD, Column, Row, Table, aggregate
-from xaibench.leaderboard.derived import polarity_bias_records
+from xaibench.leaderboard.derived import polarity_bias_records, training_cost_records
 from xaibench.leaderboard.stats import paired_p_value, summarize
 
 SIGNIFICANCE = 0.05
@@ -15,8 +15,9 @@ SIGNIFICANCE = 0.05
 LEGEND = (
     "Cells: mean ± half-width of the 95% t-interval over seeds. **Bold**: best in its column. "
     f"†: differs from {BASELINE_METHOD} on the same architecture (two-sided paired t-test over seeds, "
-    f"p < {SIGNIFICANCE}, at least 3 seeds). Rank: mean of the row's ranks over the table's columns "
-    "(1 = best; ties share the mean rank; control rows not ranked). ↑ higher is better, ↓ lower is better."
+    f"p < {SIGNIFICANCE}, at least 3 seeds). Rank: mean of the row's ranks over the table's columns except "
+    "cost (1 = best; ties share the mean rank; control rows not ranked). Train time ×ERM: training wall time "
+    "over ERM's on the same task, architecture and seed. ↑ higher is better, ↓ lower is better."
 )
 
 
@@ -34,7 +35,7 @@ def header(column: Column) -> str:
 
 
 def _explainer_of(table: Table, column: Column) -> str | None:
-    return None if column.category == "predictive" else table.explainer
+    return None if column.per_model else table.explainer
 
 
 def _means(table: Table, column: Column) -> dict[Row, float]:
@@ -49,7 +50,7 @@ def _means(table: Table, column: Column) -> dict[Row, float]:
 def _ranks(table: Table) -> dict[Row, float]:
     """Mean over columns of each row's rank (1 = best, ties averaged)."""
     per_row: dict[Row, list[float]] = {r: [] for r in table.rows}
-    for column in table.columns:
+    for column in (c for c in table.columns if c.category != "cost"):
         means = _means(table, column)
         ordered = sorted(means.values(), reverse=column.higher_is_better)
         for row, m in means.items():
@@ -95,14 +96,15 @@ def render_table(table: Table) -> str:
         rank = [f"{ranks[row]:.2f}" if row in ranks else "–"] if ranks else []
         lines.append(f"| {escape(row[0])} | {escape(row[1])} | " + " | ".join(cells + rank) + " |")
     for control, row in table.controls:
-        cells = ["–" if c.category == "predictive" else cell_text(table, row, c, control, best) for c in table.columns]
+        cells = ["–" if c.per_model else cell_text(table, row, c, control, best) for c in table.columns]
         lines.append(f"| *control: {escape(control)}* | {escape(row[1])} (on {escape(row[0])}) | "
                      + " | ".join(cells + (["–"] if ranks else [])) + " |")
     return "\n".join(lines)
 
 
-def render_markdown(records: Iterable[dict[str, Any]]) -> str:
+def render_markdown(records: Iterable[dict[str, Any]], training: Iterable[dict[str, Any]] = ()) -> str:
     """The whole leaderboard: a section per task, a table per explainer, a legend and a provenance footer.
+    ``training``: the training records, for the training-time column.
 
     >>> render_markdown([])
     '# xaibench leaderboard\\n\\nNo results yet.\\n'
@@ -110,7 +112,7 @@ def render_markdown(records: Iterable[dict[str, Any]]) -> str:
     records = list(records)
     if not records:
         return "# xaibench leaderboard\n\nNo results yet.\n"
-    records += polarity_bias_records(records)
+    records += polarity_bias_records(records) + training_cost_records(training)
     parts, current = ["# xaibench leaderboard", LEGEND], None
     for table in aggregate(records):
         if (table.task, table.task_version) != current:

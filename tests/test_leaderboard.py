@@ -36,7 +36,7 @@ RECORDS = [
 EXPECTED = """\
 # xaibench leaderboard
 
-Cells: mean ± half-width of the 95% t-interval over seeds. **Bold**: best in its column. †: differs from erm on the same architecture (two-sided paired t-test over seeds, p < 0.05, at least 3 seeds). Rank: mean of the row's ranks over the table's columns (1 = best; ties share the mean rank; control rows not ranked). ↑ higher is better, ↓ lower is better.
+Cells: mean ± half-width of the 95% t-interval over seeds. **Bold**: best in its column. †: differs from erm on the same architecture (two-sided paired t-test over seeds, p < 0.05, at least 3 seeds). Rank: mean of the row's ranks over the table's columns except cost (1 = best; ties share the mean rank; control rows not ranked). Train time ×ERM: training wall time over ERM's on the same task, architecture and seed. ↑ higher is better, ↓ lower is better.
 
 ## shapes (task v1), seeds 0, 1, 2
 
@@ -103,3 +103,16 @@ def test_two_configs_of_a_metric_never_share_a_column():
     assert [(c.metric, c.variant) for c in table.columns] == [("accuracy", ""), ("deletion", ""),
                                                               ("deletion", "(n_steps=10)")]
     assert "| Deletion(n\\_steps=10) ↓ |" in render_markdown(RECORDS + [other])
+
+
+def test_training_time_relative_to_erm_is_a_cost_column_outside_the_rank():
+    def training(method, seed, seconds):
+        return {"key": {"task": {"name": "shapes", "version": "1"}, "seed": seed, "data_seed": 0},
+                "labels": {"task": "shapes", "architecture": "small_cnn", "method": method}, "wall_time_s": seconds,
+                "code_version": "0.1.0+gabc", "versions": {"torch": "2.13.0"}, "suite": {"name": "s", "hash": "h1"}}
+
+    runs = [training("erm", s, 2.0) for s in range(3)] + [training("sgt", s, t) for s, t in enumerate([6.0, 6.2, 5.8])]
+    board = render_markdown(RECORDS, runs)
+    assert "| Method | Architecture | Accuracy ↑ | Train time ×ERM ↓ | Deletion ↓ | Rank |" in board
+    assert "| erm | small\\_cnn | 0.850 ± 0.124 | **1.000 ± 0.000** | **0.300 ± 0.248** | 1.50 |" in board
+    assert "| sgt | small\\_cnn | **0.900 ± 0.124 †** | 3.000 ± 0.248 † | 0.607 ± 0.250 † | 1.50 |" in board
