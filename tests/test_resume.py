@@ -18,24 +18,22 @@ def command(suite, results):
 
 
 def test_sigkill_at_random_points_then_resume_equals_uninterrupted(write_suite, tmp_path):
-    suite = write_suite(TINY)
+    suite = write_suite(TINY.replace("seeds: [0, 1]", "seeds: [0, 1, 2, 3]"))  # 4 models, 36 records
     reference = tmp_path / "reference"
+    start = time.monotonic()
     subprocess.run(command(suite, reference), check=True, capture_output=True)
+    duration = time.monotonic() - start  # kill times scale with this machine's speed
 
     results = tmp_path / "killed"
     rng = random.Random(7)
-    for kill in range(3):  # each run is killed once a random number of new records has landed
-        before = len(values(results)) if (results / "records").exists() else 0
-        target = before + rng.randint(1, 4)
+    seen = []
+    for _ in range(4):  # kill each run at a random moment (startup included), then start again
         proc = subprocess.Popen(command(suite, results), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while proc.poll() is None and time.monotonic() < deadline:
-            if (results / "records").exists() and len(list((results / "records").glob("*.json"))) >= target:
-                break
-            time.sleep(0.01)
+        time.sleep(rng.uniform(0.3, 0.8) * duration)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        assert len(values(results)) < 18, f"kill {kill} should land mid-run"
+        seen.append(len(values(results)) if (results / "records").exists() else 0)
+    assert any(0 < n < 36 for n in seen), f"no kill landed mid-run: {seen}"
 
     partial = values(results)
     resumed = subprocess.run(command(suite, results), capture_output=True, text=True)
