@@ -44,9 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="validate and print the plan (cells done and to do, estimated cost); run nothing")
 
     board = sub.add_parser("leaderboard", help="render the leaderboard from stored results",
-                           description="Render every record in the results directory as a markdown leaderboard.")
+                           description="Render the records in the results directory as a markdown leaderboard or a CSV table.")
     board.add_argument("--results", default="results", metavar="DIR", help="result store directory (default: results)")
     board.add_argument("--out", default=None, metavar="FILE", help="output file (default: print to stdout)")
+    board.add_argument("--format", choices=("md", "csv"), default="md", help="markdown tables or one CSV table")
+    board.add_argument("--task", default=None, metavar="NAME", help="only this task (its name, any parameters)")
 
     lst = sub.add_parser("list", help="list registered components with a one-line description",
                          description="List tasks, architectures, methods, explainers or metrics (default: all).")
@@ -95,13 +97,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from xaibench.errors import did_you_mean
+    from xaibench.leaderboard.csv_table import render_csv
     from xaibench.leaderboard.markdown import render_markdown
     from xaibench.store import ResultStore, write_atomic
 
     if not Path(args.results).is_dir():
         raise XaibenchError(f"--results {args.results}: no such directory (run `xaibench run` first)")
     store = ResultStore(args.results)
-    text = render_markdown(store.records(), store.records("training"))
+    records, training = list(store.records()), list(store.records("training"))
+    if args.task:
+        names = sorted({r["key"]["task"]["name"] for r in records})
+        if args.task not in names:
+            raise XaibenchError(f"--task {args.task}: no records of that task in {args.results}"
+                                f"{did_you_mean(args.task, names)}")
+        records = [r for r in records if r["key"]["task"]["name"] == args.task]
+        training = [r for r in training if r["key"]["task"]["name"] == args.task]
+    render = render_csv if args.format == "csv" else render_markdown
+    text = render(records, training)
     if args.out:
         write_atomic(Path(args.out), text.encode())
         print(f"leaderboard: {args.out}")

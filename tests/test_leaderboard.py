@@ -116,3 +116,18 @@ def test_training_time_relative_to_erm_is_a_cost_column_outside_the_rank():
     assert "| Method | Architecture | Accuracy ↑ | Train time ×ERM ↓ | Deletion ↓ | Rank |" in board
     assert "| erm | small\\_cnn | 0.850 ± 0.124 | **1.000 ± 0.000** | **0.300 ± 0.248** | 1.50 |" in board
     assert "| sgt | small\\_cnn | **0.900 ± 0.124 †** | 3.000 ± 0.248 † | 0.607 ± 0.250 † | 1.50 |" in board
+
+
+def test_csv_has_the_same_cells_unrounded():
+    import csv
+    import io
+
+    from xaibench.leaderboard.csv_table import render_csv
+
+    rows = list(csv.DictReader(io.StringIO(render_csv(RECORDS))))
+    cell = {(r["explainer"], r["method"], r["metric"]): r for r in rows}
+    assert len(rows) == 5  # accuracy x 2 methods (once, not per table), deletion x 2 methods, the random control
+    erm = cell[("saliency", "erm", "deletion")]
+    assert (float(erm["mean"]), erm["n_seeds"], erm["higher_is_better"]) == (summarize([0.2, 0.4, 0.3]).mean, "3", "False")
+    assert float(cell[("", "sgt", "accuracy")]["ci95"]) == summarize([0.95, 0.85, 0.90]).ci95
+    assert cell[("random", "erm", "deletion")]["mean"] == repr(summarize([0.45, 0.55, 0.50]).mean)

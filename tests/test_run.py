@@ -114,3 +114,17 @@ def test_dry_run_counts_cells_and_estimates_from_recorded_timings(write_suite, t
     assert lines[2] == "  evaluation cells: 18 (9 done, 9 to compute)"
     assert re.fullmatch(r"  estimated cost:   about \d+ s for the 10 cells with recorded timings", lines[3])
     assert snapshot(results) == before  # a dry run writes nothing
+
+
+def test_leaderboard_task_filter_and_csv(write_suite, tmp_path):
+    results = tmp_path / "results"
+    suite = write_suite(TINY.replace("seeds: [0, 1]", "seeds: [0]").replace(
+        "explainers: [saliency, grad_cam]", "explainers: [saliency]").replace(
+        "metrics: [accuracy, deletion_auc, insertion_auc, pointing_game, relevance_mass_accuracy]", "metrics: [accuracy]"))
+    assert run_cli("run", str(suite), "--results", str(results), "--quiet").returncode == 0
+    table = run_cli("leaderboard", "--results", str(results), "--task", "shapes", "--format", "csv")
+    assert table.returncode == 0
+    assert table.stdout.splitlines()[1].startswith('"shapes(n_train=256, n_test=64)",1,,erm,small_cnn(width=4),accuracy,')
+    wrong = run_cli("leaderboard", "--results", str(results), "--task", "shape")
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip() == f"xaibench: error: --task shape: no records of that task in {results}; did you mean 'shapes'?"
