@@ -1,7 +1,6 @@
 """`Explainer`: captum's call contract inside a context manager that leaves the model untouched."""
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -10,6 +9,7 @@ from torch import nn
 
 from xaibench.component import Component
 from xaibench.errors import ConfigError, NonFiniteAttributionError
+from xaibench.metrics.functional.maps import index_generator
 
 
 class Explainer(Component):
@@ -171,9 +171,8 @@ def check_relu_modules(model: nn.Module) -> None:
 
 
 def sample_generator(seed: int, index: int) -> torch.Generator:
-    """A CPU generator seeded from (seed, dataset index) only, so a sample's noise ignores batch size and order."""
-    digest = hashlib.sha256(f"xaibench-explainer:{int(seed)}:{int(index)}".encode()).digest()
-    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
+    """The generator of a sample's explainer noise (SmoothGrad, the random control)."""
+    return index_generator("explainer", seed, index)
 
 
 def per_sample_noise(draw: Callable[..., torch.Tensor], shape: tuple[int, ...], n: int, seed: int,

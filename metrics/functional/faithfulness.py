@@ -57,7 +57,8 @@ def auc(t: torch.Tensor, curves: torch.Tensor) -> torch.Tensor:
     return torch.trapezoid(curves.double(), t.double().to(curves.device), dim=-1)
 
 
-def _device(model: nn.Module, x: torch.Tensor) -> torch.device:
+def model_device(model: nn.Module, x: torch.Tensor) -> torch.device:
+    """The device of the model's parameters (x's for a parameter-free model)."""
     p = next(model.parameters(), None)
     return p.device if p is not None else x.device
 
@@ -74,7 +75,7 @@ def perturbation_curve(model: nn.Module, start: torch.Tensor, end: torch.Tensor,
         raise ValueError(f"ranking of shape {tuple(r.shape)} does not match inputs {tuple(start.shape)}")
     hw = h * w
     s, n = step_sizes(hw, n_steps)
-    device = _device(model, start)
+    device = model_device(model, start)
     start, end, target = start.to(device), end.to(device), target.to(device)
     # pos[i, p] = rank of pixel p in sample i (0 = most relevant): x_k changes exactly the pixels with pos < k s.
     order = r.to(device).flatten(1).argsort(1, descending=True)

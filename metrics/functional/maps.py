@@ -60,10 +60,16 @@ def minmax(m: torch.Tensor) -> torch.Tensor:
     return out.view(m.shape)
 
 
-def tie_generator(tie_seed: int, index: int) -> torch.Generator:
-    """A CPU generator seeded from (tie_seed, dataset index) only: independent of batch size and order."""
-    digest = hashlib.sha256(f"xaibench-ties:{int(tie_seed)}:{int(index)}".encode()).digest()
+def index_generator(domain: str, seed: int, index: int) -> torch.Generator:
+    """A CPU generator seeded from (domain, seed, dataset index) only, so a sample's randomness ignores batch
+    size and order; ``domain`` keeps independent streams (tie noise, explainer noise) apart."""
+    digest = hashlib.sha256(f"xaibench-{domain}:{int(seed)}:{int(index)}".encode()).digest()
     return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
+
+
+def tie_generator(tie_seed: int, index: int) -> torch.Generator:
+    """The generator of a sample's ranking tie noise."""
+    return index_generator("ties", tie_seed, index)
 
 
 def tie_noise(shape: tuple[int, int], index: torch.Tensor, tie_seed: int = 0) -> torch.Tensor:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .faithfulness import _device, auc
+from .faithfulness import auc, model_device
 from .maps import Pooling, pool, rank_scores, tie_generator
 
 PERCENTAGES: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -171,7 +171,7 @@ def road_curves(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torc
     n, _, h, w = x.shape
     if index is None:
         index = torch.arange(n)
-    device = _device(model, x)
+    device = model_device(model, x)
     x, target = x.to(device), target.to(device)
     r = rank_scores(pool(A, pooling).to(device), index, tie_seed)
     n_sets = 2 * len(percentages)

@@ -19,7 +19,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from .faithfulness import _device
+from .faithfulness import model_device
 from .maps import Pooling, pool, rank_scores
 
 PAD = 0
@@ -87,7 +87,7 @@ def erasure_probabilities(model: nn.Module, x: torch.Tensor, ranks: torch.Tensor
                           eval_batch_size: int = 256) -> torch.Tensor:
     """p_c of each document with its top-k tokens removed (``keep_top=False``) or with only them kept, for each
     column k of ``ks`` (N x K); float64, N x K. All N·K documents are built per chunk and evaluated in chunks."""
-    device = _device(model, x)
+    device = model_device(model, x)
     x, ranks, ks, target = x.to(device), ranks.to(device), ks.to(device), target.to(device)
     n, K = ks.shape
     probs = torch.empty(n * K, dtype=torch.float64, device=device)
