@@ -124,7 +124,7 @@ class CellWorker:
                     metric.make_explainer = lambda m, spec=explainer: spec.cls(m, spec.config)
                 with measure(self.device) as cost:
                     values = metric(model, data, attributions, target)
-                out.records.append((cell.eval_key(e), self._record(cell, e, values, cost)))
+                out.records.append((cell.eval_key(e), self._record(cell, e, values, cost, metric.details)))
 
     def _load_data(self, task: ComponentSpec) -> tuple[Batch, Batch]:
         if task.label not in self._data:
@@ -164,7 +164,8 @@ class CellWorker:
             return torch.cat([e.explain(data.x[i:i + size], target[i:i + size], index=data.index[i:i + size])
                               for i in range(0, len(data), size)]).cpu()
 
-    def _record(self, cell: TrainCell, e: EvalCell, values: torch.Tensor, cost: Cost) -> dict[str, Any]:
+    def _record(self, cell: TrainCell, e: EvalCell, values: torch.Tensor, cost: Cost,
+                details: dict[str, Any] | None = None) -> dict[str, Any]:
         m = e.metric.cls
         finite = values[~values.isnan()]
         return {
@@ -175,6 +176,7 @@ class CellWorker:
             "dataset_level": m.dataset_level,
             "value": finite.mean().item() if len(finite) else float("nan"),
             "n": len(finite), "n_excluded": len(values) - len(finite), "values": values.tolist(),
+            **({"details": details} if details else {}),
             **dataclasses.asdict(cost), **self._provenance(),
         }
 

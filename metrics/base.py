@@ -41,6 +41,9 @@ class Metric(Component):
         self.cfg = self.make_config(config)
         # Bound by the harness for metrics that require "explainer" (they re-explain changed models).
         self.make_explainer: Callable[[nn.Module], Explainer] | None = None
+        # Set by ``compute`` when a metric has more to show than its values (e.g. its mean curve): the
+        # harness stores it in the record's "details" for the leaderboard's plots.
+        self.details: dict[str, Any] | None = None
 
     @classmethod
     def uses_attributions(cls) -> bool:
@@ -55,3 +58,18 @@ class Metric(Component):
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                 target: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+
+def curve_details(x_label: str, y_label: str, **series: tuple[torch.Tensor, torch.Tensor]) -> dict[str, Any]:
+    """``Metric.details`` for curves: each series is (grid x (K), per-sample curves y (N x K) or a mean (K));
+    the sample mean is kept, NaN samples left out.
+
+    >>> curve_details("t", "p", deletion=(torch.tensor([0., 1.]), torch.tensor([[1., 0.], [0., 0.]])))
+    {'curves': {'x_label': 't', 'y_label': 'p', 'series': {'deletion': {'x': [0.0, 1.0], 'y': [0.5, 0.0]}}}}
+    """
+    out = {}
+    for name, (x, y) in series.items():
+        y = y.double()
+        mean = y.nanmean(0) if y.dim() == 2 else y
+        out[name] = {"x": x.double().tolist(), "y": mean.tolist()}
+    return {"curves": {"x_label": x_label, "y_label": y_label, "series": out}}

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from xaibench.batch import Batch
-from xaibench.metrics.base import Metric
+from xaibench.metrics.base import Metric, curve_details
 from xaibench.metrics.functional import faithfulness as F
 from xaibench.metrics.functional.confidence import average_drop, average_gain, average_increase, masked_confidence
 from xaibench.metrics.functional.maps import Pooling
@@ -62,7 +62,9 @@ class DeletionAUC(Metric):
 
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                 target: torch.Tensor) -> torch.Tensor:
-        return F.auc(*self.curves(model, batch, attributions, target))
+        t, curves = self.curves(model, batch, attributions, target)
+        self.details = curve_details("fraction of pixels removed", "p_c", deletion=(t, curves))
+        return F.auc(t, curves)
 
 
 @METRICS.register
@@ -99,7 +101,9 @@ class InsertionAUC(Metric):
 
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                 target: torch.Tensor) -> torch.Tensor:
-        return F.auc(*self.curves(model, batch, attributions, target))
+        t, curves = self.curves(model, batch, attributions, target)
+        self.details = curve_details("fraction of pixels inserted", "p_c", insertion=(t, curves))
+        return F.auc(t, curves)
 
 
 class _ConfidenceMetric(Metric):

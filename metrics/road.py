@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from xaibench.batch import Batch
-from xaibench.metrics.base import Metric
+from xaibench.metrics.base import Metric, curve_details
 from xaibench.metrics.functional.maps import Pooling
 from xaibench.metrics.functional.road import PERCENTAGES, RoadCurves, road_auc, road_combined, road_curves
 from xaibench.registries import METRICS
@@ -75,7 +75,11 @@ class _Road(Metric):
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                 target: torch.Tensor) -> torch.Tensor:
         rc = self.curves(model, batch, attributions, target)
-        return self.reduce(rc.p, *rc.curves(self.cfg.score))
+        morf, lerf = rc.curves(self.cfg.score)
+        self.details = curve_details("fraction of pixels removed and imputed",
+                                     "p_c" if self.cfg.score == "prob" else "accuracy",
+                                     morf=(rc.p, morf), lerf=(rc.p, lerf))
+        return self.reduce(rc.p, morf, lerf)
 
     def reduce(self, p: torch.Tensor, morf: torch.Tensor, lerf: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -342,3 +342,17 @@ def test_quantus_black_baseline_is_the_image_minimum():
     theirs = _pixel_flipping(model, x, rank_scores(pool(A)).unsqueeze(1).numpy(), target, 1)
     np.testing.assert_allclose(at_min[:, 1:].numpy(), theirs, rtol=0, atol=1e-6)
     assert np.abs(zeros[:, 1:].numpy() - theirs).max() > 1e-3
+
+
+def test_curve_metrics_keep_their_mean_curve_in_details():
+    """The leaderboard plots read ``Metric.details``: the mean over samples of the metric's own curves."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
+    batch = Batch(torch.rand(5, 1, 4, 4), torch.tensor([0, 1, 2, 0, 1]))
+    metric = DeletionAUC({"n_steps": 4})
+    A = torch.rand(5, 1, 4, 4)
+    t, curves = metric.curves(model, batch, A, batch.y)
+    metric(model, batch, A, batch.y)
+    series = metric.details["curves"]["series"]["deletion"]
+    assert series["x"] == [0.0, 0.25, 0.5, 0.75, 1.0] == t.tolist()
+    assert series["y"] == curves.double().mean(0).tolist()
