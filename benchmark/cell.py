@@ -21,6 +21,8 @@ from xaibench.batch import Batch
 from xaibench.config import ComponentSpec, Suite
 from xaibench.methods.base import TrainingContext
 from xaibench.plan import EvalCell, TrainCell
+from xaibench.registries import METHODS
+from xaibench.retraining import RetrainingContext
 from xaibench.tasks.base import TaskMeta
 from xaibench.versions import code_version, package_versions
 
@@ -60,7 +62,7 @@ def measure(device: torch.device) -> Iterator[Cost]:
 @dataclasses.dataclass
 class CellOutput:
     """What a cell produced: new weights and their training record, new attributions, metric records,
-    and the failure that stopped it (its finished parts are kept)."""
+    newly retrained models, and the failure that stopped it (its finished parts are kept)."""
 
     cell_key: dict[str, Any]
     label: str
@@ -68,6 +70,8 @@ class CellOutput:
     training_record: dict[str, Any] | None = None
     attributions: list[tuple[dict[str, Any], torch.Tensor]] = dataclasses.field(default_factory=list)
     records: list[tuple[dict[str, Any], dict[str, Any]]] = dataclasses.field(default_factory=list)
+    retrained: list[tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, Any]]] = \
+        dataclasses.field(default_factory=list)  # ROAR/KAR models: (key, weights, training record)
     failure: dict[str, str] | None = None
 
 
@@ -86,19 +90,23 @@ class CellWorker:
         self._data: dict[str, tuple[Batch, Batch]] = {}
 
     def execute(self, cell: TrainCell, missing: list[EvalCell], weights: dict[str, torch.Tensor] | None = None,
-                attributions: dict[str, torch.Tensor] | None = None) -> CellOutput:
-        """Never raises for the cell's own errors: they come back in ``CellOutput.failure``."""
+                attributions: dict[str, torch.Tensor] | None = None,
+                retrained: dict[str, dict[str, torch.Tensor]] | None = None) -> CellOutput:
+        """Never raises for the cell's own errors: they come back in ``CellOutput.failure``.
+
+        ``retrained``: stored ROAR/KAR models by the stable hash of their key (``xaibench.retraining``)."""
         torch.set_num_threads(self.threads)  # results may depend on it: the same everywhere, and recorded
         out = CellOutput(cell.key, f"{cell.task.label}/{cell.architecture.label}/{cell.method.label}/seed={cell.seed}")
         try:
-            self._execute(cell, missing, weights, attributions or {}, out)
+            self._execute(cell, missing, weights, attributions or {}, dict(retrained or {}), out)
         except Exception as err:  # one failing cell must not stop the others
             out.failure = {"cell": out.label, "error": f"{type(err).__name__}: {err}",
                            "traceback": traceback.format_exc()}
         return out
 
     def _execute(self, cell: TrainCell, missing: list[EvalCell], weights: dict[str, torch.Tensor] | None,
-                 cached: dict[str, torch.Tensor], out: CellOutput) -> None:
+                 cached: dict[str, torch.Tensor], retrained: dict[str, dict[str, torch.Tensor]],
+                 out: CellOutput) -> None:
         train, test = self._load_data(cell.task)
         model = self._model(cell, train, weights, out)
         model.eval()
@@ -109,21 +117,29 @@ class CellWorker:
             by_explainer.setdefault(e.explainer.label if e.explainer else None, []).append(e)
         for label, evals in by_explainer.items():
             explainer = evals[0].explainer
+            plain = [e for e in evals if "retraining" not in e.metric.cls.requires]
             if explainer is None:
                 data, target, attributions = test.to(self.device), predictions, None
-            else:
+            elif plain:
                 data, target = subset, predictions[: len(subset)]
                 attributions = cached.get(label)
                 if attributions is None:
                     attributions = self._explain(explainer, model, data, target)
                     out.attributions.append((cell.explainer_key(explainer), attributions))
                 attributions = attributions.to(self.device)
-            for e in evals:
+            for e in plain:
                 metric = e.metric.cls(e.metric.config)
                 if explainer is not None:
                     metric.make_explainer = lambda m, spec=explainer: spec.cls(m, spec.config)
                 with measure(self.device) as cost:
                     values = metric(model, data, attributions, target)
+                out.records.append((cell.eval_key(e), self._record(cell, e, values, cost, metric.details)))
+            context = None  # one per explainer: ROAR and KAR share its explanations and random-baseline models
+            for e in (e for e in evals if e not in plain):
+                metric = e.metric.cls(e.metric.config)
+                context = context or self._retraining(cell, explainer, model, train, test, retrained, out)
+                with measure(self.device) as cost:
+                    values = metric.compute_retrained(context).detach().to("cpu", torch.float64)
                 out.records.append((cell.eval_key(e), self._record(cell, e, values, cost, metric.details)))
 
     def _load_data(self, task: ComponentSpec) -> tuple[Batch, Batch]:
@@ -132,25 +148,60 @@ class CellWorker:
             self._data[task.label] = (t.load("train", self.suite.data_seed), t.load("test", self.suite.data_seed))
         return self._data[task.label]
 
-    def _model(self, cell: TrainCell, train: Batch, weights: dict[str, torch.Tensor] | None,
-               out: CellOutput) -> torch.nn.Module:
+    def _new_model(self, cell: TrainCell, method: Any, train: Batch) -> torch.nn.Module:
+        """The architecture, seeded by the cell, with the method's auxiliary networks (before weights load)."""
         arch, meta = cell.architecture, cell.task.cls.meta
         torch.manual_seed(cell.seed)  # weight initialization
         model = arch.cls(arch.config, meta.input_shape, meta.num_classes, **model_inputs(meta, train)).to(self.device)
-        method = cell.method.cls(cell.method.config)
-        method.prepare(model, train.x[:2].to(self.device))  # auxiliary networks exist before weights load
-        if weights is not None:
-            model.load_state_dict(weights)
-            return model
+        method.prepare(model, train.x[:2].to(self.device))
+        return model
+
+    def _fit(self, cell: TrainCell, method: Any, train: Batch) -> tuple[torch.nn.Module, dict[str, Any]]:
+        """Train a new model of ``cell``'s architecture with ``method``; returns it and its training record."""
+        model = self._new_model(cell, method, train)
+        arch = cell.architecture
         method.ctx = TrainingContext(
             device=self.device, generator=torch.Generator().manual_seed(cell.seed),
             cam_layer=arch.cls.cam_layer, flint_layers=arch.cls.flint_layers, normalization=model.normalization)
         with measure(self.device) as cost:
             model = method.fit(model, train.to(self.device), self.suite.budget_for(cell.task))
+        return model, {"labels": cell.labels(), **dataclasses.asdict(cost), "steps": method.ctx.total_steps,
+                       **self._provenance()}
+
+    def _model(self, cell: TrainCell, train: Batch, weights: dict[str, torch.Tensor] | None,
+               out: CellOutput) -> torch.nn.Module:
+        method = cell.method.cls(cell.method.config)
+        if weights is not None:
+            model = self._new_model(cell, method, train)
+            model.load_state_dict(weights)
+            return model
+        model, out.training_record = self._fit(cell, method, train)
         out.weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        out.training_record = {"labels": cell.labels(), **dataclasses.asdict(cost), "steps": method.ctx.total_steps,
-                               **self._provenance()}
         return model
+
+    def _retraining(self, cell: TrainCell, explainer: ComponentSpec, model: torch.nn.Module, train: Batch,
+                    test: Batch, cached: dict[str, dict[str, torch.Tensor]], out: CellOutput) -> RetrainingContext:
+        """ROAR/KAR's view of this model: its explanations of both splits and ERM retraining from scratch."""
+        erm = METHODS.get("erm")
+        reduce = [0, *range(2, train.x.dim())]
+
+        def explain(data: Batch) -> torch.Tensor:
+            data = data.to(self.device)
+            return self._explain(explainer, model, data, self._predict(model, data.x))
+
+        def load(weights: dict[str, torch.Tensor]) -> torch.nn.Module:
+            retrained = self._new_model(cell, erm(None), train)
+            retrained.load_state_dict(weights)
+            return retrained.eval()
+
+        def fit(data: Batch) -> tuple[torch.nn.Module, dict[str, Any]]:
+            retrained, record = self._fit(cell, erm(None), data)
+            return retrained.eval(), record
+
+        return RetrainingContext(
+            cell=cell, explainer=explainer, train=train, test=test, fill=train.x.mean(reduce),
+            device=self.device, explain=explain, fit=fit, predict=lambda m, x: self._predict(m, x), load=load,
+            cached=cached, new=out.retrained)
 
     @torch.no_grad()
     def _predict(self, model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:

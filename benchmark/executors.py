@@ -27,6 +27,7 @@ class Job:
     missing: list[EvalCell]
     weights: dict[str, torch.Tensor] | None
     attributions: dict[str, torch.Tensor]
+    retrained: dict[str, dict[str, torch.Tensor]] = dataclasses.field(default_factory=dict)  # ROAR/KAR models
 
 
 class LocalExecutor:
@@ -41,7 +42,7 @@ class LocalExecutor:
     def map(self, suite: Suite, jobs: Iterable[Job], threads: int) -> Iterator[CellOutput]:
         worker = CellWorker(suite, threads=threads)
         for job in jobs:
-            yield worker.execute(job.cell, job.missing, job.weights, job.attributions)
+            yield worker.execute(job.cell, job.missing, job.weights, job.attributions, job.retrained)
 
 
 class RayExecutor:
@@ -69,7 +70,7 @@ class RayExecutor:
         for job in jobs:
             missing = [key_hash(job.cell.eval_key(e)) for e in job.missing]
             in_flight.append(remote.remote(suite_ref, threads, key_hash(job.cell.key), missing, job.weights,
-                                           job.attributions))
+                                           job.attributions, job.retrained))
             if len(in_flight) >= window:
                 done, in_flight = ray.wait(in_flight, num_returns=1)
                 yield ray.get(done[0])
@@ -82,7 +83,8 @@ _WORKERS: dict[tuple[str, tuple[str, ...], int], tuple[CellWorker, dict[str, Tra
 
 
 def _execute_remotely(suite_ref: tuple[str, tuple[str, ...]], threads: int, cell_hash: str, missing: list[str],
-                      weights: dict[str, torch.Tensor] | None, attributions: dict[str, torch.Tensor]) -> CellOutput:
+                      weights: dict[str, torch.Tensor] | None, attributions: dict[str, torch.Tensor],
+                      retrained: dict[str, dict[str, torch.Tensor]]) -> CellOutput:
     """On a Ray worker: rebuild the suite and its plan once per process, then run one cell."""
     from xaibench.config import load_suite
     from xaibench.plan import make_plan
@@ -95,7 +97,7 @@ def _execute_remotely(suite_ref: tuple[str, tuple[str, ...]], threads: int, cell
     cell = cells[cell_hash]
     wanted = set(missing)
     evals = [e for e in cell.evals if key_hash(cell.eval_key(e)) in wanted]
-    return worker.execute(cell, evals, weights, attributions)
+    return worker.execute(cell, evals, weights, attributions, retrained)
 
 
 EXECUTORS = {"local": LocalExecutor, "ray": RayExecutor}

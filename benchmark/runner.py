@@ -9,10 +9,12 @@ from typing import Any
 import torch
 
 from xaibench.cell import CellOutput
+from xaibench.component import stable_hash
 from xaibench.config import Suite
 from xaibench.executors import Job, LocalExecutor, RayExecutor
 from xaibench.plan import EvalCell, TrainCell, make_plan
 from xaibench.progress import Progress
+from xaibench.retraining import retraining_keys
 from xaibench.store import ResultStore
 
 
@@ -65,13 +67,16 @@ class Runner:
         """Jobs with what the store already holds, read lazily so memory stays bounded."""
         for cell, missing in todo:
             weights = self.store.get_tensors("models", cell.key) if self.store.has("training", cell.key) else None
-            cached = {}
+            cached, retrained = {}, {}
             for e in missing:
                 if e.explainer and e.explainer.label not in cached:
                     found = self.store.get_tensors("attributions", cell.explainer_key(e.explainer))
                     if found is not None:
                         cached[e.explainer.label] = found["attributions"]
-            yield Job(cell, missing, weights, cached)
+                for key in retraining_keys(cell, e):  # ROAR/KAR models trained before (shared across cells)
+                    if self.store.has("retrained", key):
+                        retrained[stable_hash(key)] = self.store.get_tensors("models", key)
+            yield Job(cell, missing, weights, cached, retrained)
 
     def _write(self, out: CellOutput, summary: RunSummary, progress: Progress) -> None:
         if out.weights is not None:  # weights before their record: a record always has its weights
@@ -79,6 +84,9 @@ class Runner:
             self.store.put("training", out.cell_key, out.training_record)
             summary.trained += 1
             progress.advance("train", note=f"{out.label} ({out.training_record['wall_time_s']:.1f} s)")
+        for key, weights, record in out.retrained:  # weights before their record, as above
+            self.store.put_tensors("models", key, weights)
+            self.store.put("retrained", key, record)
         for key, attributions in out.attributions:
             self.store.put_tensors("attributions", key, {"attributions": attributions})
         for key, record in out.records:

@@ -8,6 +8,7 @@ leaves only complete files; a rerun finds finished cells by their key and skips 
       training/<key hash>.json        one per training cell: time, memory, versions
       models/<key hash>.safetensors   trained weights
       attributions/<key hash>.safetensors
+      retrained/<key hash>.json       one per ROAR/KAR retrained model (weights in models/)
       failures/<key hash>.json        cells that raised, with their traceback
 """
 from __future__ import annotations

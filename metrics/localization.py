@@ -80,6 +80,34 @@ class RelevanceMassAccuracy(Metric):
 
 
 @METRICS.register
+class DecoyMass(Metric):
+    """Decoy mass: the share of the pooled attribution's total on a decoy patch (a training-only shortcut).
+
+    The relevance mass of ``meta["decoy_mask"]`` instead of the object mask; lower is better.
+
+    >>> D = torch.zeros(1, 4, 4); D[0, 0, 0] = 1
+    >>> batch = Batch(torch.rand(1, 1, 4, 4), torch.tensor([0]), meta={"decoy_mask": D})
+    >>> DecoyMass()(None, batch, (1 + 3 * D).unsqueeze(1), batch.y).tolist() == [4 / 19]  # 4 of 15 + 4
+    True
+    """
+
+    name = "decoy_mass"
+    version = "1"
+    category = "localization"
+    higher_is_better = False
+    requires = frozenset({"decoy_mask"})
+    label = "Decoy mass"
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        pooling: Pooling = "sum,abs"
+
+    def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
+                target: torch.Tensor) -> torch.Tensor:
+        return relevance_mass_accuracy(attributions, batch.meta["decoy_mask"], pooling=self.cfg.pooling)
+
+
+@METRICS.register
 class EnergyPointingGame(Metric):
     """Energy-based pointing game (Score-CAM): the share of minmax(R)'s energy inside the mask.
 

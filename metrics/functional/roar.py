@@ -1,0 +1,87 @@
+"""ROAR / KAR (Hooker et al. 2019) kernels: which inputs to remove, the removal itself, the normalized area.
+
+Spec: METRICS.md §1 "ROAR / KAR". ``t`` is always the fraction **removed**: ROAR removes the top-t of the
+ranking, KAR the t least important, the random baseline an exact count of t drawn per sample. Removed
+entries take the per-channel training mean. Retraining itself is the harness's (``xaibench.retraining``).
+
+>>> x = torch.arange(4.).view(1, 1, 2, 2)
+>>> keep_top = removal_mask(x, 0.5, "kar")  # KAR removes the two least relevant pixels
+>>> remove(x, keep_top, torch.tensor([9.])).flatten().tolist()
+[9.0, 9.0, 2.0, 3.0]
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+
+from xaibench.metrics.functional.maps import Pooling, index_generator, pool, rank_scores
+from xaibench.metrics.functional.road import removal_counts
+
+FRACTIONS: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)
+Mode = Literal["roar", "kar", "random"]
+RankUnit = Literal["pixel", "value"]
+
+
+def _take(scores: torch.Tensor, fraction: float, largest: bool) -> torch.Tensor:
+    """Bool mask (N x K) of the ⌊fraction·K⌋ largest (or smallest) scores per row."""
+    k = removal_counts(scores.shape[1], [fraction])[0]
+    out = torch.zeros(scores.shape, dtype=torch.bool, device=scores.device)
+    if k:
+        out.scatter_(1, scores.topk(k, dim=1, largest=largest).indices, True)
+    return out
+
+
+def removal_mask(A: torch.Tensor, fraction: float, mode: Mode, *, rank_unit: RankUnit = "pixel",
+                 pooling: Pooling = "sum,abs", squared: bool = False, index: torch.Tensor | None = None,
+                 tie_seed: int = 0) -> torch.Tensor:
+    """Which entries of x (N x C x H x W) to remove: N x 1 x H x W for pixels (all channels together),
+    N x C x H x W for ``rank_unit="value"`` (each entry ranked by its signed or squared attribution).
+
+    >>> A = torch.tensor([[[[0.1, 0.9], [0.5, 0.3]]]])
+    >>> removal_mask(A, 0.5, "roar").int().flatten().tolist(), removal_mask(A, 0.5, "kar").int().flatten().tolist()
+    ([0, 1, 1, 0], [1, 0, 0, 1])
+    """
+    if mode not in ("roar", "kar"):
+        raise ValueError(f"mode={mode!r}: removal_mask ranks by attribution; use random_removal_mask for 'random'")
+    n, c, h, w = A.shape
+    if rank_unit == "pixel":
+        R, shape = pool(A, pooling), (n, 1, h, w)
+    elif rank_unit == "value":
+        R, shape = (A.pow(2) if squared else A).reshape(n, c * h, w), A.shape
+    else:
+        raise ValueError(f"rank_unit={rank_unit!r}: choose from pixel, value")
+    scores = rank_scores(R, index, tie_seed).flatten(1)
+    return _take(scores, fraction, largest=mode == "roar").view(shape)
+
+
+def random_removal_mask(shape: Sequence[int], fraction: float, index: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """The random baseline: exactly ⌊fraction·K⌋ of a sample's K units, drawn from a generator seeded by
+    (seed, dataset index), so a sample's draw ignores batch order. ``shape`` = (N, C', H, W).
+
+    >>> m = random_removal_mask((3, 1, 4, 4), 0.5, torch.arange(3))
+    >>> m.flatten(1).sum(1).tolist(), torch.equal(m[2], random_removal_mask((1, 1, 4, 4), 0.5, torch.tensor([2]))[0])
+    ([8, 8, 8], True)
+    """
+    n, *rest = shape
+    size = torch.Size(rest).numel()
+    scores = torch.stack([torch.rand(size, generator=index_generator("roar-random", seed, i))
+                          for i in index.tolist()]) if n else torch.zeros(0, size)
+    return _take(scores, fraction, largest=True).view(n, *rest)
+
+
+def remove(x: torch.Tensor, mask: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
+    """x with the masked entries replaced by the per-channel ``fill`` (C); the mask broadcasts over channels."""
+    return torch.where(mask.to(x.device), fill.to(x).view(1, -1, *([1] * (x.dim() - 2))), x)
+
+
+def normalized_area(t: Sequence[float], values: torch.Tensor) -> torch.Tensor:
+    """Trapezoid area of each row of ``values`` (N x T) over ``t``, divided by the span of t (0.8 for the
+    default fractions), so a constant curve's area is the constant.
+
+    >>> normalized_area([0.1, 0.3, 0.9], torch.tensor([[1., 1., 1.], [1., 0., 0.]])).tolist()
+    [1.0, 0.125]
+    """
+    grid = torch.tensor(t, dtype=torch.float64)
+    return torch.trapezoid(values.double(), grid.to(values.device), dim=-1) / (grid[-1] - grid[0])

@@ -1,0 +1,118 @@
+"""ROAR and KAR (Hooker et al. 2019): retrain on data with inputs removed by the ranking, then test.
+
+Spec: METRICS.md §1 "ROAR / KAR". These metrics need retrained models, so instead of ``compute`` they
+implement ``compute_retrained`` over a ``RetrainingContext`` the harness provides (``xaibench.retraining``):
+it holds the task's train and full test split, explains them with the evaluated model and explainer, and
+trains (or takes from the store) ERM models from scratch with the task's budget and the cell's seed.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import torch
+
+from xaibench.metrics.base import Metric, curve_details
+from xaibench.metrics.functional.maps import Pooling
+from xaibench.metrics.functional.roar import (FRACTIONS, Mode, RankUnit, normalized_area, random_removal_mask,
+                                              remove, removal_mask)
+from xaibench.registries import METRICS
+
+if TYPE_CHECKING:
+    from xaibench.retraining import RetrainingContext
+
+class _RemoveAndRetrain(Metric):
+    """Shared by ROAR and KAR: one retrained model per fraction for the ranking and for the random baseline."""
+
+    version = "1"
+    category = "faithfulness"
+    requires = frozenset({"retraining"})
+    mode: ClassVar[Mode]
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        fractions: tuple[float, ...] = FRACTIONS  # fractions removed
+        rank_unit: RankUnit = "pixel"  # "value": rank C·H·W entries, as the reference code
+        squared: bool = False  # with rank_unit="value": rank squared attributions
+        pooling: Pooling = "sum,abs"  # with rank_unit="pixel"
+        tie_seed: int = 0
+        random_seed: int = 0  # the random baseline's draws
+
+        def __post_init__(self) -> None:
+            f = self.fractions
+            if len(f) < 2 or any(not 0 < a < b <= 1 for a, b in zip(f, f[1:])) or not 0 < f[0]:
+                raise ValueError(f"fractions={list(f)}: need at least two increasing fractions in (0, 1]")
+
+    def runs(self) -> list[tuple[Mode, float]]:
+        """The retrained models this metric needs: (mode, fraction), the random baseline's included."""
+        return [(mode, t) for mode in (self.mode, "random") for t in self.cfg.fractions]
+
+    def ranking_key(self, mode: Mode) -> dict[str, Any]:
+        """What, besides the model and explainer, decides which inputs ``mode`` removes (part of the cache key)."""
+        c = self.cfg
+        if mode == "random":
+            return {"shape": c.rank_unit, "random_seed": c.random_seed}
+        unit = {"squared": c.squared} if c.rank_unit == "value" else {"pooling": c.pooling}
+        return {"rank_unit": c.rank_unit, **unit, "tie_seed": c.tie_seed}
+
+    def removal(self, mode: Mode, t: float, x: torch.Tensor, A: torch.Tensor | None,
+                index: torch.Tensor) -> torch.Tensor:
+        c = self.cfg
+        if mode == "random":
+            shape = x.shape if c.rank_unit == "value" else (len(x), 1, *x.shape[2:])
+            return random_removal_mask(shape, t, index, c.random_seed)
+        return removal_mask(A, t, mode, rank_unit=c.rank_unit, pooling=c.pooling, squared=c.squared,
+                            index=index, tie_seed=c.tie_seed)
+
+    def compute_retrained(self, ctx: RetrainingContext) -> torch.Tensor:
+        """Per-sample area under correctness-versus-fraction of the test set, each fraction scored by the
+        model retrained at that fraction; ``details`` holds the mean curves of the mode and the random baseline."""
+        test, curves = ctx.test, {}
+        for mode in (self.mode, "random"):
+            need_A = mode != "random"
+            correct = []
+            for t in self.cfg.fractions:
+                def train_data(t: float = t, mode: Mode = mode):  # built only when the model is not cached
+                    train = ctx.train
+                    mask = self.removal(mode, t, train.x, ctx.train_attributions() if need_A else None, train.index)
+                    return dataclasses.replace(train, x=remove(train.x, mask, ctx.fill))
+                model = ctx.retrained(mode, t, self.ranking_key(mode), train_data)
+                mask = self.removal(mode, t, test.x, ctx.test_attributions() if need_A else None, test.index)
+                correct.append((ctx.predict(model, remove(test.x, mask, ctx.fill)) == test.y.to(ctx.device)).double())
+            curves[mode] = torch.stack(correct, 1).cpu()
+        grid = torch.tensor(self.cfg.fractions)
+        self.details = curve_details("fraction of inputs removed", "test accuracy (retrained)",
+                                     **{m: (grid, c) for m, c in curves.items()})
+        self.details["random_value"] = normalized_area(self.cfg.fractions, curves["random"]).mean().item()
+        return normalized_area(self.cfg.fractions, curves[self.mode])
+
+    def compute(self, *args: Any) -> torch.Tensor:
+        raise TypeError(f"{self.name} retrains models: the harness calls compute_retrained(ctx)")
+
+
+@METRICS.register
+class Roar(_RemoveAndRetrain):
+    """ROAR: test accuracy of models retrained without the top-t relevant inputs, area over t; lower is better.
+
+    >>> Roar().runs()[:2], Roar.requires
+    ([('roar', 0.1), ('roar', 0.3)], frozenset({'retraining'}))
+    """
+
+    name = "roar"
+    label = "ROAR"
+    higher_is_better = False
+    mode = "roar"
+
+
+@METRICS.register
+class Kar(_RemoveAndRetrain):
+    """KAR: test accuracy of models retrained without the t least relevant inputs, area over t; higher is better.
+
+    >>> Kar({"fractions": [0.5, 0.9]}).runs()
+    [('kar', 0.5), ('kar', 0.9), ('random', 0.5), ('random', 0.9)]
+    """
+
+    name = "kar"
+    label = "KAR"
+    higher_is_better = True
+    mode = "kar"
