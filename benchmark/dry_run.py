@@ -4,7 +4,9 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
+from xaibench.component import stable_hash
 from xaibench.plan import make_plan
+from xaibench.retraining import retraining_keys
 from xaibench.runner import Runner
 
 
@@ -16,6 +18,8 @@ def describe_plan(runner: Runner) -> str:
     to_train = [cell for cell, _ in todo if not store.has("training", cell.key)]
     n_evals = len(summary.record_keys)
     n_missing = sum(len(m) for _, m in todo)
+    retrain = {stable_hash(k): k for c in make_plan(suite) for e in c.evals for k in retraining_keys(c, e)}
+    retrain_missing = sum(not store.has("retrained", k) for k in retrain.values())
 
     # Recorded timings, by what the cost depends on most: (task, architecture, method) for training,
     # (task, explainer, metric) for evaluation; other configs and seeds are pooled.
@@ -43,6 +47,8 @@ def describe_plan(runner: Runner) -> str:
         f"suite {suite.name} ({suite.hash}), results in {store.root}",
         f"  training cells:   {n_models} ({n_models - len(to_train)} done, {len(to_train)} to train)",
         f"  evaluation cells: {n_evals} ({n_evals - n_missing} done, {n_missing} to compute)",
+        *([f"  retrained models: {len(retrain)} for ROAR/KAR ({len(retrain) - retrain_missing} done, "
+           f"{retrain_missing} to train)"] if retrain else []),
         f"  estimated cost:   {estimate}",
     ])
 

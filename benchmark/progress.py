@@ -19,7 +19,8 @@ class Progress:
     def __init__(self, totals: dict[str, int], quiet: bool = False, stream: TextIO | None = None):
         self.stream = stream or sys.stderr
         self.quiet = quiet
-        self.totals, self.done = dict(totals), dict.fromkeys(totals, 0)
+        totals = {stage: n for stage, n in totals.items() if n or stage in ("train", "evaluate")}
+        self.totals, self.done = totals, dict.fromkeys(totals, 0)
         self.start = time.perf_counter()
         self.bars = {}
         if not quiet and self.stream.isatty():
@@ -38,8 +39,10 @@ class Progress:
             self.bars[stage].update(n)
             return
         elapsed = time.perf_counter() - self.start
-        print(f"[{stage} {self.done[stage]}/{self.totals[stage]}] {note} ({elapsed:.0f} s elapsed)",
-              file=self.stream, flush=True)
+        done, total = self.done[stage], self.totals[stage]
+        # stages interleave, so the rate of this stage so far is a rough guide, like tqdm's
+        left = f", ~{elapsed / done * (total - done):.0f} s left" if 0 < done < total else ""
+        print(f"[{stage} {done}/{total}] {note} ({elapsed:.0f} s elapsed{left})", file=self.stream, flush=True)
 
     def close(self) -> None:
         for bar in self.bars.values():

@@ -56,8 +56,10 @@ class Runner:
 
     def run(self) -> RunSummary:
         todo, summary = self.pending()
+        retrain = {stable_hash(k) for c, missing in todo for e in missing for k in retraining_keys(c, e)
+                   if not self.store.has("retrained", k)}
         totals = {"train": sum(not self.store.has("training", c.key) for c, _ in todo),
-                  "evaluate": sum(len(m) for _, m in todo)}
+                  "retrain": len(retrain), "evaluate": sum(len(m) for _, m in todo)}
         with Progress(totals, quiet=self.quiet) as progress:
             for out in self.executor.map(self.suite, self._jobs(todo), self.threads):
                 self._write(out, summary, progress)
@@ -87,6 +89,8 @@ class Runner:
         for key, weights, record in out.retrained:  # weights before their record, as above
             self.store.put_tensors("models", key, weights)
             self.store.put("retrained", key, record)
+        if out.retrained:
+            progress.advance("retrain", len(out.retrained), note=f"{out.label} (ROAR/KAR)")
         for key, attributions in out.attributions:
             self.store.put_tensors("attributions", key, {"attributions": attributions})
         for key, record in out.records:
