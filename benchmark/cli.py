@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
+from typing import Any
 
 from xaibench.errors import XaibenchError
 
 KINDS = ("tasks", "architectures", "methods", "explainers", "metrics")
+# --format -> (module of xaibench.leaderboard, its render function)
+FORMATS = {"md": ("markdown", "render_markdown"), "html": ("html", "render_html"), "csv": ("csv_table", "render_csv"),
+           "latex": ("latex", "render_latex")}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,11 +49,29 @@ def build_parser() -> argparse.ArgumentParser:
                      help="validate and print the plan (cells done and to do, estimated cost); run nothing")
 
     board = sub.add_parser("leaderboard", help="render the leaderboard from stored results",
-                           description="Render the records in the results directory as a markdown leaderboard or a CSV table.")
+                           description="Render the records in the results directory as markdown, one self-contained "
+                                       "HTML page (sortable tables, figures), one CSV table or LaTeX tables.")
     board.add_argument("--results", default="results", metavar="DIR", help="result store directory (default: results)")
     board.add_argument("--out", default=None, metavar="FILE", help="output file (default: print to stdout)")
-    board.add_argument("--format", choices=("md", "csv"), default="md", help="markdown tables or one CSV table")
+    board.add_argument("--format", choices=tuple(FORMATS), default="md",
+                       help="markdown, an HTML page, one CSV table or LaTeX (booktabs) tables")
     board.add_argument("--task", default=None, metavar="NAME", help="only this task (its name, any parameters)")
+
+    figures = sub.add_parser("figures", help="draw the leaderboard's figures as PNG files",
+                             description="Draw per task the gallery of attribution maps, the metrics' curves and "
+                                         "accuracy versus faithfulness as PNG files in the output directory.")
+    figures.add_argument("--results", default="results", metavar="DIR",
+                         help="result store directory (default: results)")
+    figures.add_argument("--out", default="figures", metavar="DIR", help="output directory (default: figures)")
+    figures.add_argument("--task", default=None, metavar="NAME", help="only this task (its name, any parameters)")
+
+    report = sub.add_parser("report", help="measure the seed papers' claims on stored results (REPRODUCTION.md)",
+                            description="For each claim of the seed papers the benchmark can test, the paired "
+                                        "effect over seeds with its 95% CI and a verdict: reproduced, "
+                                        "contradicted, inconclusive or not run.")
+    report.add_argument("--results", default="results", metavar="DIR", help="result store directory (default: results)")
+    report.add_argument("--out", default=None, metavar="FILE", help="output file (default: print to stdout)")
+    report.add_argument("--task", default=None, metavar="NAME", help="only this task (its name, any parameters)")
 
     lst = sub.add_parser("list", help="list registered components with a one-line description",
                          description="List tasks, architectures, methods, explainers or metrics (default: all).")
@@ -96,11 +119,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_leaderboard(args: argparse.Namespace) -> int:
+def load_results(args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The records and training records of ``args.results``, only those of ``args.task`` if given."""
     from xaibench.errors import did_you_mean
-    from xaibench.leaderboard.csv_table import render_csv
-    from xaibench.leaderboard.markdown import render_markdown
-    from xaibench.store import ResultStore, write_atomic
+    from xaibench.store import ResultStore
 
     if not Path(args.results).is_dir():
         raise XaibenchError(f"--results {args.results}: no such directory (run `xaibench run` first)")
@@ -113,13 +135,42 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
                                 f"{did_you_mean(args.task, names)}")
         records = [r for r in records if r["key"]["task"]["name"] == args.task]
         training = [r for r in training if r["key"]["task"]["name"] == args.task]
-    render = render_csv if args.format == "csv" else render_markdown
-    text = render(records, training)
-    if args.out:
-        write_atomic(Path(args.out), text.encode())
-        print(f"leaderboard: {args.out}")
+    return records, training
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    records, training = load_results(args)
+    module, function = FORMATS[args.format]
+    render = getattr(importlib.import_module(f"xaibench.leaderboard.{module}"), function)
+    # the HTML page's gallery reads the stored attributions
+    text = render(records, training, args.results) if args.format == "html" else render(records, training)
+    return write_output(text, args.out, "leaderboard")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from xaibench.leaderboard.reproduction import render_reproduction
+
+    return write_output(render_reproduction(*load_results(args)), args.out, "reproduction report")
+
+
+def write_output(text: str, out: str | None, what: str) -> int:
+    """Write ``text`` to ``out`` atomically (and say so), or to stdout."""
+    from xaibench.store import write_atomic
+
+    if out:
+        write_atomic(Path(out), text.encode())
+        print(f"{what}: {out}")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    from xaibench.leaderboard.plots import write_figures
+
+    records, training = load_results(args)
+    for path in write_figures(records, training, args.results, args.out):
+        print(path)
     return 0
 
 
@@ -160,7 +211,8 @@ def facts(cls: type) -> tuple[str, ...]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "leaderboard": cmd_leaderboard, "list": cmd_list}[args.command](args)
+        return {"run": cmd_run, "leaderboard": cmd_leaderboard, "figures": cmd_figures,
+                "report": cmd_report, "list": cmd_list}[args.command](args)
     except XaibenchError as err:
         print(f"xaibench: error: {err}", file=sys.stderr)
         return 2

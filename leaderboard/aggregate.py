@@ -50,15 +50,19 @@ class Table:
         return sorted({s for v in self.values.values() for s in v})
 
 
+def column_of(record: dict[str, Any]) -> Column:
+    """The column a record's value goes in."""
+    metric, labels = record["metric"], record["labels"]
+    return Column(metric["name"], metric["version"], metric["label"], metric["category"], metric["higher_is_better"],
+                  labels["metric"].removeprefix(metric["name"]), labels["explainer"] is None)
+
+
 def aggregate(records: Iterable[dict[str, Any]]) -> list[Table]:
     """Group records by task version, then explainer; sort rows (ERM first) and columns (by category)."""
     by_task: dict[tuple[str, str], dict[tuple[str | None, Row, Column], dict[int, float]]] = {}
     for rec in records:
-        key, labels, metric = rec["key"], rec["labels"], rec["metric"]
-        column = Column(metric["name"], metric["version"], metric["label"], metric["category"],
-                        metric["higher_is_better"], labels["metric"].removeprefix(metric["name"]),
-                        labels["explainer"] is None)
-        cell = (labels["explainer"], (labels["method"], labels["architecture"]), column)
+        key, labels = rec["key"], rec["labels"]
+        cell = (labels["explainer"], (labels["method"], labels["architecture"]), column_of(rec))
         by_task.setdefault((labels["task"], key["task"]["version"]), {}).setdefault(cell, {})[key["seed"]] = \
             rec["value"]
     tables = []

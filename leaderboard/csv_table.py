@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from xaibench.leaderboard.aggregate import aggregate
-from xaibench.leaderboard.derived import polarity_bias_records, training_cost_records
+from xaibench.leaderboard.content import with_derived
 from xaibench.leaderboard.stats import summarize
 
 HEADER = ("task", "task_version", "explainer", "method", "architecture", "metric", "metric_version", "variant",
@@ -20,8 +20,7 @@ def render_csv(records: Iterable[dict[str, Any]], training: Iterable[dict[str, A
     >>> render_csv([]).strip() == ",".join(HEADER)
     True
     """
-    records = list(records)
-    records += polarity_bias_records(records) + training_cost_records(training)
+    records = with_derived(records, training)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)

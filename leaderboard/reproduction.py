@@ -8,10 +8,8 @@ import dataclasses
 import json
 import math
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
-from xaibench.errors import XaibenchError
 from xaibench.leaderboard.claims import CLAIMS, NOT_TESTED, Claim, Side
 from xaibench.leaderboard.derived import polarity_bias_records, training_cost_records
 from xaibench.leaderboard.markdown import escape, footer
@@ -217,16 +215,3 @@ def render_reproduction(records: Iterable[dict[str, Any]], training: Iterable[di
         footer(records) if records else "---\n\nNo stored records.",
     ]
     return "\n\n".join(parts) + "\n"
-
-
-def report_main(results: Path, out: Path | None = None) -> str:
-    """`xaibench report`: the report of the store at ``results``, written to ``out`` if given; returns the text."""
-    from xaibench.store import ResultStore, write_atomic
-
-    if not Path(results).is_dir():
-        raise XaibenchError(f"--results {results}: no such directory (run `xaibench run` first)")
-    store = ResultStore(results)
-    text = render_reproduction(store.records(), store.records("training"))
-    if out is not None:
-        write_atomic(Path(out), text.encode())
-    return text

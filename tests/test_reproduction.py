@@ -5,9 +5,8 @@ import statistics
 import pytest
 from scipy import stats
 
-from xaibench.errors import XaibenchError
 from xaibench.leaderboard.claims import CLAIMS, Claim, Side
-from xaibench.leaderboard.reproduction import judge, measure, render_reproduction, report_main, summary_row
+from xaibench.leaderboard.reproduction import judge, measure, render_reproduction, summary_row
 from xaibench.leaderboard.stats import Summary
 from xaibench.registries import REGISTRIES
 from xaibench.store import ResultStore
@@ -178,15 +177,18 @@ def test_plugin_names_are_escaped():
     assert "| shapes, small\\_cnn, sgt(k=0.5\\|\\<b\\>\\*) |" in text and evil not in text
 
 
-def test_report_main_reads_a_store_and_writes_the_report(tmp_path):
+def test_report_command_reads_a_store_and_writes_the_report(tmp_path):
+    from conftest import run_cli
+
     store = ResultStore(tmp_path / "results")
     for rec in GINI:
         store.put("records", rec["key"], {k: v for k, v in rec.items() if k != "key"})
     out = tmp_path / "REPRODUCTION.md"
-    text = report_main(tmp_path / "results", out)
-    assert out.read_text() == text == render_reproduction(GINI)
-    with pytest.raises(XaibenchError, match="no-such-dir: no such directory"):
-        report_main(tmp_path / "no-such-dir", None)
+    done = run_cli("report", "--results", str(tmp_path / "results"), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert out.read_text() == render_reproduction(GINI)
+    missing = run_cli("report", "--results", str(tmp_path / "no-such-dir"))
+    assert missing.returncode == 2 and "no-such-dir: no such directory" in missing.stderr
 
 
 def test_claims_name_registered_components():

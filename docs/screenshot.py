@@ -1,0 +1,41 @@
+"""A PNG screenshot of the HTML leaderboard (docs/leaderboard.png in the README), taken by headless chromium.
+
+Renders the page of a result store exactly as `xaibench leaderboard --format html` does, then shoots
+the top of it. Needs chromium (Debian: apt-get install chromium).
+Run: xaibench run quick --results results && python docs/screenshot.py --results results
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from xaibench.leaderboard.html import render_html
+from xaibench.store import ResultStore
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", default="results", help="result store directory (default: results)")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "leaderboard.png"))
+    parser.add_argument("--window-size", default="1400,1000", help="width,height in pixels")
+    args = parser.parse_args()
+    if shutil.which("chromium") is None:
+        raise SystemExit("chromium not found: apt-get install chromium")
+
+    store = ResultStore(args.results)
+    page = render_html(store.records(), store.records("training"), args.results)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "leaderboard.html"
+        path.write_text(page)
+        subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                        "--hide-scrollbars", f"--user-data-dir={Path(tmp) / 'profile'}",
+                        f"--screenshot={Path(args.out).resolve()}", f"--window-size={args.window_size}",
+                        path.as_uri()], check=True, capture_output=True, timeout=120)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""The leaderboard as one self-contained HTML page: the markdown's tables (sortable by clicking a column
+header), the figures of `plots` embedded as data URIs, the legend and the provenance footer.
+
+Inline CSS and vanilla JS only: the page needs no network to view. Every name is HTML-escaped, as
+methods, explainers, metrics and tasks may come from plugins.
+"""
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from xaibench.leaderboard.aggregate import Table, aggregate
+from xaibench.leaderboard.content import Cell, arrow, column_title, layout, provenance, with_derived
+from xaibench.leaderboard.markdown import LEGEND
+from xaibench.leaderboard.plots import Png, render_figures
+
+CSS = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1400px; padding: 0 1em; color: #222; }
+table.board { border-collapse: collapse; margin: .5em 0 1.5em; display: block; overflow-x: auto; font-size: 13px; }
+.board th, .board td { padding: .25em .5em; border-bottom: 1px solid #ddd; white-space: nowrap; }
+.board td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.board tr.groups th { font-weight: normal; font-style: italic; color: #666; border-bottom: 1px solid #999; }
+.board th[data-col] { cursor: pointer; user-select: none; background: #f4f4f4; }
+.board th[aria-sort=ascending]::after { content: " ▲"; }
+.board th[aria-sort=descending]::after { content: " ▼"; }
+.board tbody.controls td { color: #777; font-style: italic; }
+figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+.legend, footer { color: #555; max-width: 70em; }
+"""
+
+# Click a header: sort the model rows by that column (numbers by the mean; missing values last), again: reverse.
+JS = """
+function sortBy(th) {
+  const body = th.closest("table").tBodies[0], col = Number(th.dataset.col), text = th.dataset.type === "text";
+  const asc = th.getAttribute("aria-sort") !== "ascending";
+  for (const h of th.parentNode.children) h.removeAttribute("aria-sort");
+  th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+  const key = row => {
+    const c = row.cells[col];
+    return text ? c.textContent : (c.dataset.value === undefined ? NaN : Number(c.dataset.value));
+  };
+  const rows = Array.from(body.rows).sort((a, b) => {
+    const x = key(a), y = key(b);
+    if (text) return asc ? x.localeCompare(y) : y.localeCompare(x);
+    if (isNaN(x) || isNaN(y)) return isNaN(x) - isNaN(y);
+    return asc ? x - y : y - x;
+  });
+  for (const row of rows) body.appendChild(row);
+}
+document.addEventListener("click", e => {
+  const th = e.target.closest && e.target.closest("th[data-col]");
+  if (th) sortBy(th);
+});
+document.addEventListener("keydown", e => {
+  const th = e.target.closest && e.target.closest("th[data-col]");
+  if (th && e.key === "Enter") sortBy(th);
+});
+"""
+
+
+def render_html(records: Iterable[dict[str, Any]], training: Iterable[dict[str, Any]] = (),
+                store_root: str | Path | None = None) -> str:
+    """The whole page; ``store_root``: the result store, for the gallery of attribution maps.
+
+    >>> "No results yet." in render_html([])
+    True
+    """
+    records, training = list(records), list(training)
+    body = ["<h1>xaibench leaderboard</h1>"]
+    if not records:
+        return _page(body + ["<p>No results yet.</p>"])
+    figures = render_figures(records, training, store_root)
+    all_records = with_derived(records, training)
+    tables = aggregate(all_records)
+    tasks = list(dict.fromkeys((t.task, t.task_version) for t in tables))
+    body.append(f'<p class="legend">{escape(LEGEND).replace("**Bold**", "<b>Bold</b>")}</p>')
+    body.append("<nav>" + " · ".join(f'<a href="#task-{i}">{escape(f"{t} (task v{v})")}</a>'
+                                     for i, (t, v) in enumerate(tasks)) + "</nav>")
+    for i, task in enumerate(tasks):
+        own = [t for t in tables if (t.task, t.task_version) == task]
+        body.append(f'<section id="task-{i}"><h2>{escape(task[0])} (task v{escape(task[1])}), '
+                    f'seeds {", ".join(map(str, own[0].seeds()))}</h2>')
+        body += [render_table(t) for t in own]
+        body += [_figure(p) for p in figures if p.task == task]
+        body.append("</section>")
+    codes, suites, packages = provenance(all_records)
+    body.append(f"<footer><hr><p>Code version: {escape(', '.join(codes))}. Suite: {escape(', '.join(suites))}. "
+                f"{len(all_records)} records.</p><p>Packages: {escape('; '.join(packages))}.</p></footer>")
+    return _page(body)
+
+
+def render_table(table: Table) -> str:
+    """One table: a header row of category groups, a sortable header row, model rows, then control rows."""
+    lay = layout(table)
+    rank = ['<th class="rank"></th>'] if lay.ranked else []
+    groups = ['<tr class="groups"><th colspan="2"></th>', *(f'<th colspan="{len(cols)}">{escape(category)}</th>'
+                                                          for category, cols in lay.groups), *rank, "</tr>"]
+    heads = ['<th data-col="0" data-type="text" tabindex="0">Method</th>',
+             '<th data-col="1" data-type="text" tabindex="0">Architecture</th>']
+    heads += [f'<th data-col="{j + 2}" tabindex="0" title="{escape(f"{c.metric} v{c.version}{c.variant}")}">'
+              f"{escape(column_title(c))} {arrow(c)}</th>" for j, c in enumerate(table.columns)]
+    heads += [f'<th data-col="{len(table.columns) + 2}" tabindex="0">Rank</th>'] if lay.ranked else []
+    models, controls = [], []
+    for line in lay.lines:
+        cells = [_cell(c) for c in line.cells]
+        if lay.ranked:
+            cells.append(_cell(Cell(line.rank if line.rank is not None else float("nan")), digits=2))
+        method, arch = escape(line.method), escape(line.architecture)
+        if line.control:
+            names = f"<td>control: {escape(line.control)}</td><td>{arch} (on {method})</td>"
+            controls.append(f"<tr>{names}{''.join(cells)}</tr>")
+        else:
+            models.append(f"<tr><td>{method}</td><td>{arch}</td>{''.join(cells)}</tr>")
+    title = escape(table.explainer) if table.explainer else "predictive metrics only"
+    return "\n".join([f"<h3>{title}</h3>", '<table class="board"><thead>', "".join(groups),
+                      f"<tr>{''.join(heads)}</tr></thead>", "<tbody>", *models, "</tbody>",
+                      '<tbody class="controls">', *controls, "</tbody></table>"])
+
+
+def _cell(c: Cell, digits: int = 0) -> str:
+    """A value cell: the markdown's text (or the rank with ``digits``), its mean in data-value for sorting."""
+    if c.mean != c.mean:  # NaN: no value, sorted last
+        return '<td class="num">–</td>'
+    text = escape(f"{c.mean:.{digits}f}" if digits else c.text())
+    return f'<td class="num" data-value="{c.mean!r}">' + (f"<b>{text}</b>" if c.bold else text) + "</td>"
+
+
+def _figure(p: Png) -> str:
+    data = base64.b64encode(p.data).decode()
+    return (f'<figure class="{p.kind}"><img src="data:image/png;base64,{data}" alt="{escape(p.caption)}">'
+            f"<figcaption>{escape(p.caption)}</figcaption></figure>")
+
+
+def _page(body: list[str]) -> str:
+    return "\n".join(['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
+                      '<meta name="viewport" content="width=device-width, initial-scale=1">',
+                      "<title>xaibench leaderboard</title>", f"<style>{CSS}</style>", f"<script>{JS}</script>",
+                      "</head><body>", *body, "</body></html>"]) + "\n"
