@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import torch
 
-from .maps import Pooling, pool
+from .maps import Pooling, per_sample_chunks, pool
 
 
+@per_sample_chunks("A")
 def gini(A: torch.Tensor, *, pooling: Pooling = "sum,abs") -> torch.Tensor:
     """Gini index of the pooled map flattened (higher = sparser); an all-zero map gives 0.
 

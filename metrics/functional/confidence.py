@@ -7,20 +7,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .maps import Pooling, minmax, pool
+from .maps import Pooling, chunked, minmax, pool
 
 
 @torch.no_grad()
 def masked_confidence(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torch.Tensor, *,
                       pooling: Pooling = "sum,abs", eval_batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
-    """(Y, O) per sample, float64: the target's softmax probability on x and on x ⊙ S."""
-    S = minmax(pool(A, pooling)).to(x.dtype).unsqueeze(1)  # N x 1 x H x W, broadcast over channels
-    probs = []
-    for inputs in (x, x * S):
-        p = torch.cat([model(inputs[i:i + eval_batch_size]).double().softmax(1) for i in
-                       range(0, len(x), eval_batch_size)])
-        probs.append(p.gather(1, target.view(-1, 1)).squeeze(1))
-    return probs[0], probs[1]
+    """(Y, O) per sample, float64: the target's softmax probability on x and on x ⊙ S (S built per batch)."""
+    def run(sl: slice) -> tuple[torch.Tensor, torch.Tensor]:
+        S = minmax(pool(A[sl], pooling)).to(x.dtype).unsqueeze(1)  # n x 1 x H x W, broadcast over channels
+        c = target[sl].view(-1, 1)
+        return tuple(model(inputs).double().softmax(1).gather(1, c).squeeze(1) for inputs in (x[sl], x[sl] * S))
+
+    return chunked(run, len(x), eval_batch_size)
 
 
 def average_drop(Y: torch.Tensor, O: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,8 @@
 
 Pixels are changed in order of decreasing r (``maps.rank_scores``), s = ceil(HW / n_steps) per step, all channels
 of a pixel together; curve s_k = p_c(x_k) for k = 0..n, n = ceil(HW / s); AUC = trapezoid over
-t_k = min(k s, HW) / HW. All N (n + 1) images are built on the fly and evaluated in chunks of ``eval_batch_size``.
+t_k = min(k s, HW) / HW. All N (n + 1) images are built on the fly and evaluated in chunks of ``eval_batch_size``;
+rankings are built per chunk of samples (``maps.chunked``), so memory does not grow with N.
 
 >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
 >>> x, A = torch.rand(3, 1, 4, 4), torch.rand(3, 1, 4, 4)
@@ -13,13 +14,13 @@ t_k = min(k s, HW) / HW. All N (n + 1) images are built on the fly and evaluated
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import torch
 from torch import nn
 
-from .maps import Pooling, pool, rank_scores
+from .maps import Pooling, chunk_size, chunked, pool, rank_scores, sample_index
 
 Substrate = Literal["zeros", "blur", "mean"]
 Start = Literal["blur", "zeros"]
@@ -89,8 +90,37 @@ def perturbation_curve(model: nn.Module, start: torch.Tensor, end: torch.Tensor,
             changed = pos[i] < (k * s).clamp(max=hw).unsqueeze(1)
             images = torch.where(changed.view(-1, 1, h, w), end[i], start[i])
             probs[p] = model(images).softmax(-1).gather(1, target[i].view(-1, 1)).squeeze(1).double()
-    t = (torch.arange(n + 1, dtype=torch.float64) * s).clamp(max=hw) / hw
-    return t, probs.view(n_img, n + 1)
+    return curve_grid(hw, n_steps), probs.view(n_img, n + 1)
+
+
+def curve_grid(hw: int, n_steps: int = 100) -> torch.Tensor:
+    """t_k = min(k s, HW) / HW for k = 0..n (float64)."""
+    s, n = step_sizes(hw, n_steps)
+    return (torch.arange(n + 1, dtype=torch.float64) * s).clamp(max=hw) / hw
+
+
+def _chunked_curves(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torch.Tensor,
+                    endpoints: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]], *,
+                    index: torch.Tensor | None, n_steps: int, pooling: Pooling, eval_batch_size: int,
+                    tie_seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``perturbation_curve`` on chunks of samples, (start, end) = ``endpoints(x_chunk)``.
+
+    A chunk holds a multiple of eval_batch_size / gcd(n + 1, eval_batch_size) samples, so its images fill whole
+    forward passes: the model sees exactly the batches of one unchunked call, and the values are identical.
+    """
+    if len(A) != len(x) or len(target) != len(x):
+        raise ValueError(f"{len(x)} inputs but {len(A)} attributions and {len(target)} targets")
+    index = sample_index(index, len(x))
+    hw = x.shape[-2] * x.shape[-1]
+    n = step_sizes(hw, n_steps)[1]
+
+    def run(sl: slice) -> torch.Tensor:
+        r = rank_scores(pool(A[sl], pooling), index[sl], tie_seed)
+        return perturbation_curve(model, *endpoints(x[sl]), r, target[sl], n_steps=n_steps,
+                                  eval_batch_size=eval_batch_size)[1]
+
+    size = chunk_size(math.prod(x.shape[1:]) + hw, multiple=eval_batch_size // math.gcd(n + 1, eval_batch_size))
+    return curve_grid(hw, n_steps), chunked(run, len(x), size)
 
 
 def deletion_curve(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torch.Tensor, *,
@@ -99,17 +129,21 @@ def deletion_curve(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: t
                    eval_batch_size: int = 256, tie_seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Deletion curve x -> substrate (``zeros``; ``blur``; ``mean`` = the given per-channel ``mean``)."""
     if substrate == "zeros":
-        end = torch.zeros_like(x)
+        def end(xs: torch.Tensor) -> torch.Tensor:
+            return torch.zeros_like(xs)
     elif substrate == "blur":
-        end = blur(x)
+        end = blur
     elif substrate == "mean":
         if mean is None:
             raise ValueError("substrate='mean' needs the per-channel training mean")
-        end = torch.as_tensor(mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1).expand_as(x)
+        fill = torch.as_tensor(mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+
+        def end(xs: torch.Tensor) -> torch.Tensor:
+            return fill.expand_as(xs)
     else:
         raise ValueError(f"unknown substrate {substrate!r}; choose from zeros, blur, mean")
-    r = rank_scores(pool(A, pooling), index, tie_seed)
-    return perturbation_curve(model, x, end, r, target, n_steps=n_steps, eval_batch_size=eval_batch_size)
+    return _chunked_curves(model, x, A, target, lambda xs: (xs, end(xs)), index=index, n_steps=n_steps,
+                           pooling=pooling, eval_batch_size=eval_batch_size, tie_seed=tie_seed)
 
 
 def insertion_curve(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torch.Tensor, *,
@@ -119,9 +153,9 @@ def insertion_curve(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: 
     """Insertion curve ``start`` -> x, start = blur(x) (RISE) or zeros."""
     if start not in ("blur", "zeros"):
         raise ValueError(f"unknown start {start!r}; choose from blur, zeros")
-    x0 = blur(x) if start == "blur" else torch.zeros_like(x)
-    r = rank_scores(pool(A, pooling), index, tie_seed)
-    return perturbation_curve(model, x0, x, r, target, n_steps=n_steps, eval_batch_size=eval_batch_size)
+    begin = blur if start == "blur" else torch.zeros_like
+    return _chunked_curves(model, x, A, target, lambda xs: (begin(xs), xs), index=index, n_steps=n_steps,
+                           pooling=pooling, eval_batch_size=eval_batch_size, tie_seed=tie_seed)
 
 
 def deletion_auc(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torch.Tensor, *,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .maps import Pooling, minmax, pool, rank_scores
+from .maps import Pooling, minmax, per_sample_chunks, pool, rank_scores
 from .stats import average_ranks
 
 
@@ -24,6 +24,7 @@ def default_tolerance(h: int, w: int) -> float:
     return 0.0 if min(h, w) < 64 else 15.0
 
 
+@per_sample_chunks("A", "mask")
 def pointing_game(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None = None,
                   tolerance: float | None = None, pooling: Pooling = "sum,abs", tie_seed: int = 0) -> torch.Tensor:
     """Hit (1.0) iff a mask pixel lies within Euclidean ``tolerance`` of argmax r, else 0.0; empty mask -> NaN."""
@@ -41,6 +42,7 @@ def pointing_game(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | 
     return torch.where(m.flatten(1).any(1), hit, torch.full_like(hit, float("nan")))
 
 
+@per_sample_chunks("A", "mask")
 def relevance_mass_accuracy(A: torch.Tensor, mask: torch.Tensor, *, pooling: Pooling = "sum,abs") -> torch.Tensor:
     """RMA = sum_M R / sum R on the pooled map (no minmax); sum R = 0 -> |M| / HW; empty mask -> NaN.
 
@@ -52,6 +54,7 @@ def relevance_mass_accuracy(A: torch.Tensor, mask: torch.Tensor, *, pooling: Poo
     return _mass_share(R, _masks(mask, R))
 
 
+@per_sample_chunks("A", "mask")
 def energy_pointing_game(A: torch.Tensor, mask: torch.Tensor, *, pooling: Pooling = "sum,abs") -> torch.Tensor:
     """Energy-based pointing game: sum_M S / sum S with S = minmax(R); an all-zero S gives |M| / HW.
 
@@ -72,6 +75,7 @@ def _mass_share(S: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     return torch.where(size > 0, out, torch.full_like(out, float("nan")))
 
 
+@per_sample_chunks("A", "mask")
 def relevance_rank_accuracy(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None = None,
                             pooling: Pooling = "sum,abs", tie_seed: int = 0) -> torch.Tensor:
     """RRA = |top-K(r) ∩ M| / K with K = |M| (ties broken by the seeded noise of r); empty mask -> NaN.
@@ -96,6 +100,7 @@ def _top_k(r: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     return rank < k.view(-1, 1)
 
 
+@per_sample_chunks("A", "mask")
 def top_k_iou(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None = None, fraction: float | None = None,
               pooling: Pooling = "sum,abs", tie_seed: int = 0) -> torch.Tensor:
     """IoU of the top-k pixels of r with the mask; k = |M| (default) or ⌊fraction·HW⌋. Empty mask -> NaN.
@@ -115,6 +120,7 @@ def top_k_iou(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None
     return torch.where(size > 0, iou, torch.full_like(iou, float("nan")))
 
 
+@per_sample_chunks("A", "mask")
 def pixel_roc_auc(A: torch.Tensor, mask: torch.Tensor, *, pooling: Pooling = "sum,abs") -> torch.Tensor:
     """Mann-Whitney ROC-AUC of the pooled map R against the mask (no tie noise; ties count 1/2).
 

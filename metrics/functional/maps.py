@@ -8,14 +8,23 @@ Spec: METRICS.md §0.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
-from typing import Literal
+import inspect
+import math
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 import torch
 
 Pooling = Literal["sum,abs", "sum,pos", "sum", "max-norm", "l1-norm", "l2-norm", "l2-norm,sq"]
 POOLINGS: tuple[str, ...] = ("sum,abs", "sum,pos", "sum", "max-norm", "l1-norm", "l2-norm", "l2-norm,sq")
 TIE_NOISE = 1e-4
+# Per-sample work arrays (pooled maps, rankings, sorts, masks) are built for about this many input elements at a
+# time, so a metric's memory beyond its inputs and outputs does not grow with the number of samples.
+CHUNK_ELEMENTS = 2**20
+EXPLAIN_BATCH = 128  # samples per explainer call inside a metric (MPRT, mean shift): the harness's default batch
+T = TypeVar("T")
 
 
 def pool(A: torch.Tensor, mode: Pooling = "sum,abs") -> torch.Tensor:
@@ -93,3 +102,71 @@ def rank_scores(R: torch.Tensor, index: torch.Tensor | None = None, tie_seed: in
         index = torch.arange(len(R))
     z = tie_noise(tuple(R.shape[-2:]), index.cpu(), tie_seed).to(R.device)
     return minmax(R) + TIE_NOISE * z
+
+
+def sample_index(index: torch.Tensor | None, n: int) -> torch.Tensor:
+    """The dataset indices of n samples: ``index``, or 0..n-1 when None (fixed before chunking, so a chunk's
+    tie noise is drawn for its samples' own indices)."""
+    return torch.arange(n) if index is None else index
+
+
+def chunk_size(per_sample: int, multiple: int = 1) -> int:
+    """Samples per chunk: the largest multiple of ``multiple`` (at least one) whose ``per_sample`` elements each
+    fit in ``CHUNK_ELEMENTS``.
+
+    >>> chunk_size(784), chunk_size(784, multiple=256), chunk_size(10**7)
+    (1337, 1280, 1)
+    """
+    return max(1, CHUNK_ELEMENTS // max(per_sample, 1) // multiple) * multiple
+
+
+def chunked(fn: Callable[[slice], T], n: int, size: int) -> T:
+    """``fn(slice)`` for consecutive slices of ``size`` samples covering range(n) (one empty slice if n = 0), the
+    results (tensors, or tuples of tensors) concatenated along dim 0. Every metric's chunking goes through here.
+
+    >>> chunked(lambda sl: torch.arange(10)[sl] * 2, 10, 4).tolist()
+    [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]
+    """
+    out: tuple[torch.Tensor, ...] = ()
+    for lo in range(0, max(n, 1), size):
+        part = fn(slice(lo, min(lo + size, n)))
+        parts = part if isinstance(part, tuple) else (part,)
+        if not out:  # allocated once, up front: per-chunk results kept alive would fragment the heap
+            out = tuple(p.new_empty((n, *p.shape[1:])) for p in parts)
+        for o, p in zip(out, parts):
+            o[lo:lo + len(p)] = p
+    return out if isinstance(part, tuple) else out[0]  # type: ignore[return-value]
+
+
+def per_sample_chunks(*names: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Decorator of a kernel whose output row i depends on row i of its ``names`` arguments (and of ``index``)
+    only: it runs on chunks of samples (``chunk_size`` of one sample of the first named argument) and the rows are
+    concatenated. The named arguments must have the same number of rows (None passes through); an ``index`` left
+    None becomes 0..N-1 before chunking.
+
+    >>> @per_sample_chunks("a", "b")
+    ... def add(a, b):
+    ...     return a.flatten(1).sum(1) + b
+    >>> add(torch.ones(3, 2), b=torch.arange(3.)).tolist()
+    [2.0, 3.0, 4.0]
+    """
+    def decorate(kernel: Callable[..., T]) -> Callable[..., T]:
+        signature = inspect.signature(kernel)
+
+        @functools.wraps(kernel)
+        def wrapper(*args: Any, **kwargs: Any) -> T:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            kw = bound.arguments
+            first = kw[names[0]]
+            n = len(first)
+            if "index" in kw:
+                kw["index"] = sample_index(kw["index"], n)
+            rows = [k for k in (*names, "index") if k in kw and kw[k] is not None]
+            for k in rows:
+                if len(kw[k]) != n:
+                    raise ValueError(f"{k} has {len(kw[k])} samples but {names[0]} has {n}")
+            size = chunk_size(math.prod(first.shape[1:]))
+            return chunked(lambda sl: kernel(**{**kw, **{k: kw[k][sl] for k in rows}}), n, size)
+        return wrapper
+    return decorate

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .maps import Pooling, pool
+from .maps import EXPLAIN_BATCH, Pooling, chunked, pool, sample_index
 from .stats import spearman
 
 
@@ -46,11 +46,12 @@ def mprt_curve(model: nn.Module, x: torch.Tensor, target: torch.Tensor, attribut
     """ρ_l per sample (N x L): Spearman between the original map and the map after re-initializing the
     top l layers (cumulatively, output first); the target stays the original one."""
     randomized = copy.deepcopy(model).eval()
-    original = pool(attributions, pooling)
+    index = sample_index(index, len(x))
     curve = []
     for l, layer in enumerate(layers_output_to_input(randomized, x), start=1):
         randomize(layer, seed + l)
         with make_explainer(randomized) as explainer:
-            A_l = explainer.explain(x, target, index=index)
-        curve.append(spearman(original, pool(A_l, pooling)))
+            # Batches of EXPLAIN_BATCH samples: the explainer's memory does not grow with N.
+            curve.append(chunked(lambda sl: spearman(pool(attributions[sl], pooling), pool(
+                explainer.explain(x[sl], target[sl], index=index[sl]), pooling)), len(x), EXPLAIN_BATCH))
     return torch.stack(curve, 1)

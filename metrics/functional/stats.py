@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from .maps import per_sample_chunks
+
 
 def average_ranks(v: torch.Tensor) -> torch.Tensor:
     """1-based ranks per row, ties given their average rank (as scipy.stats.rankdata)."""
@@ -18,6 +20,7 @@ def average_ranks(v: torch.Tensor) -> torch.Tensor:
     return torch.empty_like(avg).scatter_(1, order, avg)
 
 
+@per_sample_chunks("a", "b")
 def spearman(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Spearman rank correlation per row, with average ranks for ties (METRICS.md §0).
 

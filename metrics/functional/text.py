@@ -13,6 +13,7 @@ removed or scored.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -20,7 +21,7 @@ import torch
 from torch import nn
 
 from .faithfulness import model_device
-from .maps import Pooling, pool, rank_scores
+from .maps import Pooling, chunk_size, chunked, per_sample_chunks, pool, rank_scores, sample_index
 
 PAD = 0
 BINS: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2, 0.5)
@@ -114,21 +115,31 @@ def _aopc(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torch.Tens
           index: torch.Tensor | None, bins: Sequence[float], pooling: Pooling, mask_token: int | None,
           aopc_norm: AopcNorm, eval_batch_size: int, tie_seed: int) -> torch.Tensor:
     check_erasure_params(mask_token, bins, aopc_norm)
-    tokens = x != PAD
-    lengths = tokens.sum(1)
-    ranks = token_ranks(token_scores(A, x, pooling), x, index=index, tie_seed=tie_seed)
-    ks = bin_sizes(lengths, bins)
+    if len(A) != len(x) or len(target) != len(x):
+        raise ValueError(f"{len(x)} documents but {len(A)} attributions and {len(target)} targets")
+    index = sample_index(index, len(x))
     # Column 0 gives p_c(x): removing k = 0 tokens (comp), or keeping all L of them (suff).
     # ERASER's k = 0 term: 0 for comp (the same document), p_c(x) - p_c(empty) for suff (keep k = 0 tokens).
-    zero = torch.zeros_like(lengths).unsqueeze(1)
-    extra = [zero] if sufficiency and aopc_norm == "eraser" else []
-    first = lengths.unsqueeze(1) if sufficiency else zero
-    probs = erasure_probabilities(model, x, ranks, torch.cat([first, *extra, ks], 1), target, keep_top=sufficiency,
-                                  mask_token=mask_token, eval_batch_size=eval_batch_size)
-    terms = probs[:, :1] - probs[:, 1:]
+    n_cols = 1 + (sufficiency and aopc_norm == "eraser") + len(bins)
     n_terms = len(bins) + (aopc_norm == "eraser")
-    value = terms.sum(1) / n_terms
-    return torch.where(lengths.to(value.device) > 0, value, torch.nan)
+
+    def run(sl: slice) -> torch.Tensor:
+        xs = x[sl]
+        lengths = (xs != PAD).sum(1)
+        ranks = token_ranks(token_scores(A[sl], xs, pooling), xs, index=index[sl], tie_seed=tie_seed)
+        zero = torch.zeros_like(lengths).unsqueeze(1)
+        extra = [zero] if n_cols > 1 + len(bins) else []
+        first = lengths.unsqueeze(1) if sufficiency else zero
+        probs = erasure_probabilities(model, xs, ranks, torch.cat([first, *extra, bin_sizes(lengths, bins)], 1),
+                                      target[sl], keep_top=sufficiency, mask_token=mask_token,
+                                      eval_batch_size=eval_batch_size)
+        value = (probs[:, :1] - probs[:, 1:]).sum(1) / n_terms
+        return torch.where(lengths.to(value.device) > 0, value, torch.nan)
+
+    # Whole forward passes per chunk (a multiple of eval_batch_size / gcd(columns, eval_batch_size) documents):
+    # the model sees the batches of one unchunked call.
+    return chunked(run, len(x), chunk_size(math.prod(A.shape[1:]) + x.shape[1],
+                                           multiple=eval_batch_size // math.gcd(n_cols, eval_batch_size)))
 
 
 def comprehensiveness(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torch.Tensor, *,
@@ -151,6 +162,7 @@ def sufficiency(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torc
                  mask_token=mask_token, aopc_norm=aopc_norm, eval_batch_size=eval_batch_size, tie_seed=tie_seed)
 
 
+@per_sample_chunks("A", "x", "mask")
 def token_auprc(A: torch.Tensor, x: torch.Tensor, mask: torch.Tensor, *, pooling: Pooling = "sum,abs") -> torch.Tensor:
     """Area under the precision-recall curve of the token scores against the rationale, per document (float64):
     sklearn's ``auc(recall, precision)`` of ``precision_recall_curve`` on the document's tokens, batched.

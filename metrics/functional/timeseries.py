@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from .maps import minmax, rank_scores
+from .maps import minmax, per_sample_chunks, rank_scores
 
 LEVELS = 9  # p = 0.1, ..., 0.9
 
@@ -22,6 +22,7 @@ def mass_levels(device: torch.device | str = "cpu") -> torch.Tensor:
     return torch.arange(1, LEVELS + 1, dtype=torch.float64, device=device) / 10
 
 
+@per_sample_chunks("A", "mask")
 def saliency_precision_recall(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None = None,
                               tie_seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """(precision, recall) per sample and level p (N x 9 each, float64); NaN where undefined (an all-zero map, no
