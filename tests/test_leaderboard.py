@@ -131,3 +131,12 @@ def test_csv_has_the_same_cells_unrounded():
     assert (float(erm["mean"]), erm["n_seeds"], erm["higher_is_better"]) == (summarize([0.2, 0.4, 0.3]).mean, "3", "False")
     assert float(cell[("", "sgt", "accuracy")]["ci95"]) == summarize([0.95, 0.85, 0.90]).ci95
     assert cell[("random", "erm", "deletion")]["mean"] == repr(summarize([0.45, 0.55, 0.50]).mean)
+
+
+def test_an_infinite_seed_renders_as_infinite_without_a_test():
+    """Mean-shift δ is ∞ by definition on an all-zero map; the summary and the paired test must not crash."""
+    from xaibench.leaderboard.stats import paired_p_value, summarize
+
+    s = summarize([0.5, float("inf"), 1.0])
+    assert (s.mean, s.ci95, s.n_seeds) == (float("inf"), float("inf"), 3)
+    assert paired_p_value({0: 1.0, 1: float("inf"), 2: 2.0}, {0: 0.0, 1: 0.0, 2: 0.0}) is None
