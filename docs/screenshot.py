@@ -2,7 +2,7 @@
 
 Renders the page of a result store exactly as `xaibench leaderboard --format html` does, then shoots
 the top of it. Needs chromium (Debian: apt-get install chromium).
-Run: xaibench run quick --results results && python docs/screenshot.py --results results
+Run: xaibench run standard --results results && python docs/screenshot.py --results results --task fashion_mnist
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from xaibench.cli import load_results
 from xaibench.leaderboard.html import render_html
-from xaibench.store import ResultStore
 
 
 def main() -> None:
@@ -21,12 +21,12 @@ def main() -> None:
     parser.add_argument("--results", default="results", help="result store directory (default: results)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "leaderboard.png"))
     parser.add_argument("--window-size", default="1400,1000", help="width,height in pixels")
+    parser.add_argument("--task", default=None, help="only this task (its name, any parameters)")
     args = parser.parse_args()
     if shutil.which("chromium") is None:
         raise SystemExit("chromium not found: apt-get install chromium")
 
-    store = ResultStore(args.results)
-    page = render_html(store.records(), store.records("training"), args.results)
+    page = render_html(*load_results(args), args.results)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "leaderboard.html"
         path.write_text(page)

@@ -245,9 +245,9 @@ CLAIMS: tuple[Claim, ...] = (
                 Side("erm", e, "polarity_bias_index"), "below", 0.05,
                 "ours: 0.05 of relevance mass, small beside a ⊙x bias")
       for e in ("nobias_rectgrad", "saliency")),
-    _vs_explainer("bias-mean-shift-rectgrad-vs-nobias", BIAS, _SHIFT, "shapes", "rectgrad", "nobias_rectgrad",
+    _vs_explainer("bias-mean-shift-rectgrad-vs-nobias", BIAS, _SHIFT, "shapes_polarity", "rectgrad", "nobias_rectgrad",
                   "mean_shift_rank_corr", "lower"),
-    *(_absolute(f"bias-mean-shift-{e.replace('_', '-')}-invariant", BIAS, _INVARIANT.format(e=e), "shapes",
+    *(_absolute(f"bias-mean-shift-{e.replace('_', '-')}-invariant", BIAS, _INVARIANT.format(e=e), "shapes_polarity",
                 Side("erm", e, "mean_shift_delta"), "below", 0.01, "ours: exact in theory, 0.01 allows float error")
       for e in ("nobias_rectgrad", "saliency")),
     _vs_explainer("bias-intensity-rectgrad-vs-nobias", BIAS, "Attribution mass of ⊙x methods follows the object's "
