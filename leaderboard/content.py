@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable
 from typing import Any
 
 from xaibench.leaderboard.aggregate import BASELINE_METHOD, Column, Row, Table
-from xaibench.leaderboard.derived import polarity_bias_records, training_cost_records
 from xaibench.leaderboard.stats import paired_p_value, summarize
 
 SIGNIFICANCE = 0.05
@@ -66,11 +64,6 @@ class Layout:
     lines: list[Line]
     ranked: bool
 
-
-def with_derived(records: Iterable[dict[str, Any]], training: Iterable[dict[str, Any]] = ()) -> list[dict[str, Any]]:
-    """The stored records plus the derived ones (polarity bias, training time relative to ERM)."""
-    records = list(records)
-    return records + polarity_bias_records(records) + training_cost_records(training)
 
 
 def column_title(column: Column) -> str:

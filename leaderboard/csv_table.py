@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from xaibench.leaderboard.aggregate import aggregate
-from xaibench.leaderboard.content import with_derived
+from xaibench.leaderboard.derived import with_derived
 from xaibench.leaderboard.stats import summarize
 
 HEADER = ("task", "task_version", "explainer", "method", "architecture", "metric", "metric_version", "variant",

@@ -89,3 +89,36 @@ def training_cost_records(training: Iterable[dict[str, Any]]) -> list[dict[str, 
             "code_version": rec["code_version"], "versions": rec["versions"], "suite": rec["suite"],
         })
     return out
+
+
+def sanity_pass_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """MPRT's pass/fail column: 1 where a model's mean ρ after full randomization is below 0.5, else 0, so the
+    leaderboard cell is the fraction of seeds that pass.
+
+    >>> rec = {"key": {"metric": {"name": "mprt", "version": "1", "config": "c"}},
+    ...        "labels": {"metric": "mprt"}, "metric": {"name": "mprt"}, "value": 0.8}
+    >>> [r["value"] for r in sanity_pass_records([rec, {**rec, "value": 0.2}])]
+    [0.0, 1.0]
+    """
+    out = []
+    for rec in records:
+        if rec["metric"]["name"] != "mprt" or rec["value"] != rec["value"]:
+            continue
+        from xaibench.metrics.sanity import MPRT_PASS_THRESHOLD  # the metric's own rule (imports torch: only here)
+
+        variant = rec["labels"]["metric"].removeprefix("mprt")
+        out.append({
+            **rec, "values": None,
+            "key": {**rec["key"], "metric": {**rec["key"].get("metric", {}), "name": "mprt_pass"}},
+            "labels": {**rec["labels"], "metric": f"mprt_pass{variant}"},
+            "metric": {"name": "mprt_pass", "version": rec["metric"].get("version", "1"), "label": "MPRT pass",
+                       "category": "sanity", "higher_is_better": True},
+            "value": float(rec["value"] < MPRT_PASS_THRESHOLD),
+        })
+    return out
+
+
+def with_derived(records: Iterable[dict[str, Any]], training: Iterable[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """The stored records plus the derived ones (polarity bias, MPRT pass/fail, training time relative to ERM)."""
+    records = list(records)
+    return records + polarity_bias_records(records) + sanity_pass_records(records) + training_cost_records(training)

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from xaibench.leaderboard.aggregate import Table, aggregate
-from xaibench.leaderboard.content import Cell, arrow, column_title, layout, provenance, with_derived
+from xaibench.leaderboard.content import Cell, arrow, column_title, layout, provenance
+from xaibench.leaderboard.derived import with_derived
 from xaibench.leaderboard.markdown import LEGEND
 from xaibench.leaderboard.plots import Png, render_figures
 

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from xaibench.leaderboard.aggregate import Table, aggregate
-from xaibench.leaderboard.content import Cell, arrow, column_title, layout, provenance, with_derived
+from xaibench.leaderboard.content import Cell, arrow, column_title, layout, provenance
+from xaibench.leaderboard.derived import with_derived
 from xaibench.leaderboard.markdown import LEGEND
 
 SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",

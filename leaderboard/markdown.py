@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from xaibench.leaderboard.aggregate import BASELINE_METHOD, Column, Table, aggregate
-from xaibench.leaderboard.content import SIGNIFICANCE, Cell, arrow, column_title, layout, provenance, with_derived
+from xaibench.leaderboard.content import SIGNIFICANCE, Cell, arrow, column_title, layout, provenance
+from xaibench.leaderboard.derived import with_derived
 
 LEGEND = (
     "Cells: mean ± half-width of the 95% t-interval over seeds. **Bold**: best in its column. "

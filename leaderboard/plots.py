@@ -19,7 +19,8 @@ from matplotlib.figure import Figure
 
 from xaibench.errors import XaibenchError
 from xaibench.leaderboard.aggregate import CONTROLS, Column, Table, aggregate, column_of
-from xaibench.leaderboard.content import arrow, column_title, means, with_derived
+from xaibench.leaderboard.content import arrow, column_title, means
+from xaibench.leaderboard.derived import with_derived
 from xaibench.leaderboard.pareto import pareto_front
 from xaibench.metrics.functional.maps import minmax, pool
 

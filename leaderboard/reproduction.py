@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from xaibench.leaderboard.claims import CLAIMS, NOT_TESTED, Claim, Side
-from xaibench.leaderboard.derived import polarity_bias_records, training_cost_records
+from xaibench.leaderboard.derived import with_derived
 from xaibench.leaderboard.markdown import escape, footer
 from xaibench.leaderboard.stats import Summary, summarize
 
@@ -192,8 +192,7 @@ def render_reproduction(records: Iterable[dict[str, Any]], training: Iterable[di
     >>> text.splitlines()[0], "| sgt-gini-shapes | Ismail et al. 2021 (SGT) | – |" in text
     ('# xaibench reproduction report', True)
     """
-    records = list(records)
-    records += polarity_bias_records(records) + training_cost_records(training)
+    records = with_derived(records, training)
     outcomes = {claim.id: measure(claim, records) for claim in CLAIMS}
     counts = {v: sum(o.verdict == v for os in outcomes.values() for o in os) for v in VERDICTS}
     parts = [

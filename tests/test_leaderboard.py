@@ -140,3 +140,13 @@ def test_an_infinite_seed_renders_as_infinite_without_a_test():
     s = summarize([0.5, float("inf"), 1.0])
     assert (s.mean, s.ci95, s.n_seeds) == (float("inf"), float("inf"), 3)
     assert paired_p_value({0: 1.0, 1: float("inf"), 2: 2.0}, {0: 0.0, 1: 0.0, 2: 0.0}) is None
+
+
+def test_mprt_gets_a_pass_fail_column_the_fraction_of_seeds_that_pass():
+    """METRICS.md: MPRT passes iff the mean ρ after full randomization is below 0.5."""
+    mprt = [record("erm", s, "mprt", v, higher=False, category="sanity") for s, v in enumerate([0.2, 0.7, 0.3])]
+    text = render_markdown(mprt)
+    header = next(line for line in text.splitlines() if line.startswith("| Method"))
+    assert "Mprt ↓" in header and "MPRT pass ↑" in header
+    row = next(line for line in text.splitlines() if line.startswith("| erm"))
+    assert "| 0.667 ± 1.434 |" in row  # passes on seeds 0 and 2: mean 2/3, t-interval of (1, 0, 1)
