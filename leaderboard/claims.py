@@ -188,6 +188,9 @@ CLAIMS: tuple[Claim, ...] = (
             "equivalent", 0.015, SGT_MARGIN),
     _vs_erm("sgt-gini-shapes", SGT, _SGT_GINI, "sgt", "shapes", "small_cnn", "saliency", "gini", "higher"),
     _vs_erm("sgt-gini-fmnist", SGT, _SGT_GINI, "sgt", "fashion_mnist", "small_cnn", "saliency", "gini", "higher"),
+    *(_vs_erm(f"sgt-masked-accuracy-{task.replace('_', '-')}", SGT, "The SGT-protocol masked-accuracy curve drops "
+              "faster than ERM's (protocol [V]; direction from the paper's figure): a smaller area.", "sgt", task,
+              "small_cnn", "saliency", "masked_accuracy", "lower") for task in ("shapes", "fashion_mnist")),
     *(_vs_erm(f"sgt-ts-{m}-{design.replace('_', '-')}", SGT, _SGT_TS.format(m=m.upper()), "sgt", "ts_boxes",
               "ts_tcn", "integrated_gradients", m, "higher", design=design)
       for design in ("middle", "moving_middle") for m in ("aup", "aur")),
@@ -256,8 +259,6 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 NOT_TESTED: tuple[Untested, ...] = (
-    Untested(SGT, "The SGT-protocol masked-accuracy curve drops faster than ERM's.",
-             "the masked-accuracy metric of METRICS.md §1 is not implemented yet"),
     Untested(SGT, "CIFAR-10 per-sample mean gradient spread ≈ ±0.2 under SGT vs ±0.06 under ERM [V poster].",
              "a box plot read off paper-scale CIFAR-10 models; no metric measures gradient spread"),
     Untested(SGT, "Time-series gains for LSTM with input-cell attention [V poster Table 2].",

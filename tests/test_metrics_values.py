@@ -356,3 +356,25 @@ def test_curve_metrics_keep_their_mean_curve_in_details():
     series = metric.details["curves"]["series"]["deletion"]
     assert series["x"] == [0.0, 0.25, 0.5, 0.75, 1.0] == t.tolist()
     assert series["y"] == curves.double().mean(0).tolist()
+
+
+def test_sgt_masked_accuracy_closed_form():
+    """METRICS.md §1 (SGT protocol): top-d pixels by mean_c|A| take the image's top-left value; no retraining."""
+    from xaibench.metrics.functional.masked_accuracy import masked_inputs
+    from xaibench.metrics.masked_accuracy import MaskedAccuracy
+
+    x = torch.tensor([[[[1., 2.], [3., 4.]], [[5., 6.], [7., 8.]]]])  # 2 channels
+    A = torch.tensor([[[[0., -3.], [1., 0.]], [[0., 1.], [-2., 1.]]]])  # mean_c|A|: 0, 2, 1.5, 0.5
+    assert masked_inputs(x, A, 0.5).tolist() == [[[[1., 1.], [1., 4.]], [[5., 5.], [5., 8.]]]]
+    # logit of class 1 = pixel (1, 1) of channel 0 - 2.5: class 1 until that pixel takes the top-left value
+    model = nn.Sequential(nn.Flatten(), nn.Linear(8, 2))
+    with torch.no_grad():
+        model[1].weight.zero_(), model[1].bias.zero_()
+        model[1].weight[1, 3], model[1].bias[1] = 1.0, -2.5
+    A_last = torch.zeros(1, 2, 2, 2); A_last[0, 0, 1, 1] = 1  # ranks pixel (1, 1) first
+    batch = Batch(x, torch.tensor([1]))
+    metric = MaskedAccuracy()
+    value = metric(model, batch, A_last, batch.y)
+    # k = floor(4d) pixels removed for d = 0, .1, ..., .9: correct only while k = 0 (d < .25)
+    assert metric.details["curves"]["series"]["masked_accuracy"]["y"] == [1, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert value.item() == pytest.approx((0.1 + 0.1 + 0.05) / 0.9, abs=1e-15)

@@ -83,5 +83,6 @@ def normalized_area(t: Sequence[float], values: torch.Tensor) -> torch.Tensor:
     >>> [round(v, 12) for v in normalized_area([0.1, 0.3, 0.9], torch.tensor([[1., 1., 1.], [1., 0., 0.]])).tolist()]
     [1.0, 0.125]
     """
-    grid = torch.tensor(t, dtype=torch.float64)
-    return torch.trapezoid(values.double(), grid.to(values.device), dim=-1) / (grid[-1] - grid[0])
+    grid = torch.tensor(t, dtype=torch.float64, device=values.device)
+    span = torch.trapezoid(torch.ones_like(grid), grid)  # = t[-1] - t[0], summed as the area is: 1 stays 1
+    return torch.trapezoid(values.double(), grid, dim=-1) / span
