@@ -9,7 +9,7 @@ from torch import nn
 
 from xaibench.component import Component
 from xaibench.errors import ConfigError, NonFiniteAttributionError
-from xaibench.metrics.functional.maps import index_generator
+from xaibench.metrics.functional.maps import chunked, index_generator
 
 
 class Explainer(Component):
@@ -194,7 +194,4 @@ def per_sample_noise(draw: Callable[..., torch.Tensor], shape: tuple[int, ...], 
 
 def in_chunks(fn: Callable[..., torch.Tensor], size: int, *tensors: torch.Tensor) -> torch.Tensor:
     """``fn`` applied to aligned slices of ``tensors`` of at most ``size`` rows, concatenated (bounds memory)."""
-    n = len(tensors[0])
-    if n == 0:
-        return fn(*tensors)
-    return torch.cat([fn(*(t[i:i + size] for t in tensors)) for i in range(0, n, max(size, 1))])
+    return chunked(lambda sl: fn(*(t[sl] for t in tensors)), len(tensors[0]), max(size, 1))
