@@ -200,7 +200,7 @@ class CellWorker:
 
         return RetrainingContext(
             cell=cell, explainer=explainer, train=train, test=test, fill=train.x.mean(reduce),
-            device=self.device, explain=explain, fit=fit, predict=lambda m, x: self._predict(m, x), load=load,
+            device=self.device, explain=explain, fit=fit, predict=self._predict, load=load,
             cached=cached, new=out.retrained)
 
     @torch.no_grad()

@@ -14,11 +14,12 @@ def describe_plan(runner: Runner) -> str:
     """Counts of training and evaluation cells (done / to do) and an estimate from recorded wall times."""
     todo, summary = runner.pending()
     store, suite = runner.store, runner.suite
-    n_models = len(make_plan(suite))
+    plan = make_plan(suite)
+    n_models = len(plan)
     to_train = [cell for cell, _ in todo if not store.has("training", cell.key)]
     n_evals = len(summary.record_keys)
     n_missing = sum(len(m) for _, m in todo)
-    retrain = {stable_hash(k): k for c in make_plan(suite) for e in c.evals for k in retraining_keys(c, e)}
+    retrain = {stable_hash(k): k for c in plan for e in c.evals for k in retraining_keys(c, e)}
     retrain_missing = sum(not store.has("retrained", k) for k in retrain.values())
 
     # Recorded timings, by what the cost depends on most: (task, architecture, method) for training,

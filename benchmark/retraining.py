@@ -48,7 +48,7 @@ class RetrainingContext:
 
     ``retrained(mode, t, ranking, make_train)`` returns the model retrained at fraction ``t`` (from
     ``cached`` by key, else trained on ``make_train()`` through ``fit`` and recorded in ``new``);
-    ``train_attributions()``/``test_attributions()`` explain the whole split once, on first use.
+    ``attributions(split)`` explains the whole split once, on first use.
     """
 
     cell: TrainCell
@@ -65,15 +65,11 @@ class RetrainingContext:
     new: list[tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, Any]]]  # (key, weights, record)
     _attributions: dict[str, torch.Tensor] = dataclasses.field(default_factory=dict)
 
-    def train_attributions(self) -> torch.Tensor:
-        if "train" not in self._attributions:
-            self._attributions["train"] = self.explain(self.train)
-        return self._attributions["train"]
-
-    def test_attributions(self) -> torch.Tensor:
-        if "test" not in self._attributions:
-            self._attributions["test"] = self.explain(self.test)
-        return self._attributions["test"]
+    def attributions(self, split: str) -> torch.Tensor:
+        """The explainer's attributions of the whole ``split`` ("train" or "test"), computed on first use."""
+        if split not in self._attributions:
+            self._attributions[split] = self.explain(getattr(self, split))
+        return self._attributions[split]
 
     def retrained(self, mode: str, t: float, ranking: dict[str, Any], make_train: Callable[[], Batch]) -> nn.Module:
         key = retrained_key(self.cell, self.explainer, mode, t, ranking)

@@ -32,9 +32,9 @@ def summarize(values: list[float]) -> Summary:
         return Summary(float("nan"), float("nan"), 0)
     if len(finite) == 1:
         return Summary(finite[0], 0.0, 1)
-    if any(math.isinf(v) for v in finite):
-        return Summary(math.fsum(finite) if len({v for v in finite if math.isinf(v)}) == 1 else float("nan"),
-                       float("inf"), len(finite))
+    infinite = {v for v in finite if math.isinf(v)}
+    if infinite:  # the mean is that infinity (+∞ and −∞ together have none)
+        return Summary(infinite.pop() if len(infinite) == 1 else float("nan"), float("inf"), len(finite))
     half = stats.t.ppf(0.975, len(finite) - 1) * statistics.stdev(finite) / math.sqrt(len(finite))
     return Summary(statistics.fmean(finite), float(half), len(finite))
 

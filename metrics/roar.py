@@ -55,30 +55,29 @@ class _RemoveAndRetrain(Metric):
         unit = {"squared": c.squared} if c.rank_unit == "value" else {"pooling": c.pooling}
         return {"rank_unit": c.rank_unit, **unit, "tie_seed": c.tie_seed}
 
-    def removal(self, mode: Mode, t: float, x: torch.Tensor, A: torch.Tensor | None,
-                index: torch.Tensor) -> torch.Tensor:
-        c = self.cfg
+    def removed(self, ctx: RetrainingContext, split: str, mode: Mode, t: float) -> torch.Tensor:
+        """The inputs of ``split`` with the fraction ``t`` removed by ``mode`` (the training mean put in)."""
+        c, data = self.cfg, getattr(ctx, split)
         if mode == "random":
-            shape = x.shape if c.rank_unit == "value" else (len(x), 1, *x.shape[2:])
-            return random_removal_mask(shape, t, index, c.random_seed)
-        return removal_mask(A, t, mode, rank_unit=c.rank_unit, pooling=c.pooling, squared=c.squared,
-                            index=index, tie_seed=c.tie_seed)
+            shape = data.x.shape if c.rank_unit == "value" else (len(data), 1, *data.x.shape[2:])
+            mask = random_removal_mask(shape, t, data.index, c.random_seed)
+        else:
+            mask = removal_mask(ctx.attributions(split), t, mode, rank_unit=c.rank_unit, pooling=c.pooling,
+                                squared=c.squared, index=data.index, tie_seed=c.tie_seed)
+        return remove(data.x, mask, ctx.fill)
 
     def compute_retrained(self, ctx: RetrainingContext) -> torch.Tensor:
         """Per-sample area under correctness-versus-fraction of the test set, each fraction scored by the
         model retrained at that fraction; ``details`` holds the mean curves of the mode and the random baseline."""
-        test, curves = ctx.test, {}
+        curves = {}
         for mode in (self.mode, "random"):
-            need_A = mode != "random"
             correct = []
             for t in self.cfg.fractions:
-                def train_data(t: float = t, mode: Mode = mode):  # built only when the model is not cached
-                    train = ctx.train
-                    mask = self.removal(mode, t, train.x, ctx.train_attributions() if need_A else None, train.index)
-                    return dataclasses.replace(train, x=remove(train.x, mask, ctx.fill))
-                model = ctx.retrained(mode, t, self.ranking_key(mode), train_data)
-                mask = self.removal(mode, t, test.x, ctx.test_attributions() if need_A else None, test.index)
-                correct.append((ctx.predict(model, remove(test.x, mask, ctx.fill)) == test.y.to(ctx.device)).double())
+                # the training set is built only when the model is not cached
+                model = ctx.retrained(mode, t, self.ranking_key(mode), lambda mode=mode, t=t: dataclasses.replace(
+                    ctx.train, x=self.removed(ctx, "train", mode, t)))
+                hits = ctx.predict(model, self.removed(ctx, "test", mode, t)) == ctx.test.y.to(ctx.device)
+                correct.append(hits.double())
             curves[mode] = torch.stack(correct, 1).cpu()
         grid = torch.tensor(self.cfg.fractions)
         self.details = curve_details("fraction of inputs removed", "test accuracy (retrained)",
