@@ -6,27 +6,15 @@ Run: python perf/deletion_speed.py
 from __future__ import annotations
 
 import math
-import time
 
 import torch
 
+from timing import best_times  # perf/timing.py (the script's folder is on sys.path)
 from xaibench.metrics.functional.faithfulness import deletion_auc, step_sizes
 from xaibench.models.small_cnn import SmallCNN
 
-N, SHAPE, EVAL_BATCH, REPEATS = 256, (1, 28, 28), 256, 3
+N, SHAPE, EVAL_BATCH = 256, (1, 28, 28), 256
 
-
-def best_times(*fns) -> list[float]:
-    """Best-of-REPEATS wall time of each function, interleaved so background load hits both alike."""
-    for fn in fns:
-        fn()  # warm-up
-    best = [math.inf] * len(fns)
-    for _ in range(REPEATS):
-        for j, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            best[j] = min(best[j], time.perf_counter() - start)
-    return best
 
 
 def main() -> None:

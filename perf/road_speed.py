@@ -10,30 +10,20 @@ Run: python perf/road_speed.py
 """
 from __future__ import annotations
 
-import math
 import time
 import warnings
 
 import numpy as np
 import torch
 
+from timing import best_times  # perf/timing.py (the script's folder is on sys.path)
 from xaibench.metrics.functional.maps import pool, rank_scores
 from xaibench.metrics.functional.road import (PERCENTAGES, linear_imputation, noisy_linear_imputation,
                                               removal_sets, road_curves)
 from xaibench.models.small_cnn import SmallCNN
 
-N, SHAPE, REPEATS, EVAL_BATCH = 64, (1, 28, 28), 3, 256
+N, SHAPE, EVAL_BATCH = 64, (1, 28, 28), 256
 
-
-def best_times(*fns) -> list[float]:
-    """Best-of-REPEATS wall time of each function, interleaved so background load hits all alike."""
-    best = [math.inf] * len(fns)
-    for _ in range(REPEATS):
-        for j, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            best[j] = min(best[j], time.perf_counter() - start)
-    return best
 
 
 def main() -> None:
@@ -80,7 +70,8 @@ def main() -> None:
         return run
 
     ours()  # warm-up
-    t_ours, t_morf, t_theirs, t_floor, t_floor_morf = best_times(ours, ours_morf, theirs, floor(2 * P), floor(P))
+    t_ours, t_morf, t_theirs, t_floor, t_floor_morf = best_times(
+        ours, ours_morf, theirs, floor(2 * P), floor(P), warmup=False)
 
     sets = removal_sets(rank_scores(pool(A, "sum")), PERCENTAGES)
     start = time.perf_counter()

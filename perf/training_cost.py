@@ -9,12 +9,11 @@ Run: python perf/training_cost.py [--plugin FILE]
 from __future__ import annotations
 
 import argparse
-import math
-import time
 from collections.abc import Callable
 
 import torch
 
+from timing import best_times  # perf/timing.py (the script's folder is on sys.path)
 from xaibench.methods.base import TrainingContext
 from xaibench.methods.expl_consistency import ExplanationConsistency
 from xaibench.models.small_cnn import SmallCNN
@@ -24,18 +23,6 @@ from xaibench.tasks.images.shapes import Shapes
 
 BATCH, REPEATS = 64, 5
 
-
-def best_times(*fns: Callable[[], object]) -> list[float]:
-    """Best-of-REPEATS wall time of each function, interleaved so background load hits them alike."""
-    for fn in fns:
-        fn()  # warm-up
-    best = [math.inf] * len(fns)
-    for _ in range(REPEATS):
-        for j, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            best[j] = min(best[j], time.perf_counter() - start)
-    return best
 
 
 def step_fn(name: str, batch) -> Callable[[], None]:
@@ -72,11 +59,11 @@ def main() -> None:
     print(f"one step = loss + backward + Adam; batch {BATCH}, small_cnn width 16, 1 thread; best of {REPEATS}")
     print(f"{'method':<20} {'measured':>9}  declared")
     for name in METHODS.names():
-        ours, base = best_times(step_fn(name, batch), erm)
+        ours, base = best_times(step_fn(name, batch), erm, repeats=REPEATS)
         print(f"{name:<20} {ours / base:>8.2f}x  {METHODS.get(name).cost}")
     method = ExplanationConsistency()
     model = SmallCNN(SmallCNN.Config(), (1, 32, 32), 4)
-    ours, base = best_times(lambda: method.consistency_weights(model, batch, BATCH), erm)
+    ours, base = best_times(lambda: method.consistency_weights(model, batch, BATCH), erm, repeats=REPEATS)
     print(f"{'  reweighting pass':<20} {ours / base:>8.2f}x  per {BATCH} samples "
           f"(declared (n_steps + 2)x = {method.cfg.n_steps + 2}x forward-backward)")
 

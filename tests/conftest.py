@@ -69,3 +69,30 @@ def explain(cls: type, model, x, target, config: object = None, index=None):
     """One explainer call inside its ``with`` block."""
     with cls(model, config) as e:
         return e.explain(x, target, index=index)
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny tensors: one intra-op thread avoids thread-pool stalls on a busy 2-core runner (10-100x)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def const_model(logits: list[float]):
+    """A model whose logits ignore the input: p_c is the softmax of ``logits`` for every sample."""
+    import torch
+    from torch import nn
+
+    class ConstModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.logits = nn.Parameter(torch.tensor(logits))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.logits.expand(len(x), -1)
+
+    return ConstModel()

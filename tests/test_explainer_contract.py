@@ -11,14 +11,11 @@ from torch import nn
 
 from conftest import example_model
 from xaibench.registries import ARCHITECTURES, EXPLAINERS
+from xaibench.testing import hooks_left
 
 NUM_CLASSES = 4
 N = 4
 MEAN_SHIFT = 1.0
-HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",
-              "_forward_hooks_with_kwargs", "_forward_pre_hooks_with_kwargs", "_forward_hooks_always_called")
-GLOBAL_HOOK_DICTS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
-                     "_global_backward_pre_hooks", "_global_forward_hooks_always_called")
 CONTROLS = {"random", "constant"}  # model-independent: a bad target cannot make them fail
 
 # EXPLAINERS.md §5: (stochastic, mean-shift invariant) of every built-in explainer.
@@ -80,13 +77,6 @@ def usable(name: str, arch: str, model: nn.Module, x: torch.Tensor) -> type:
 def explainer(request: pytest.FixtureRequest, arch: str, model: nn.Module, batch) -> type:
     return usable(request.param, arch, model, batch[0])
 
-
-def hooks_left(model: nn.Module) -> list[str]:
-    found = [f"{name or '<model>'}.{attr}" for name, m in model.named_modules()
-             for attr in HOOK_DICTS if getattr(m, attr, None)]
-    found += [f"parameter {name} tensor hook" for name, p in model.named_parameters() if p._backward_hooks]
-    found += [attr for attr in GLOBAL_HOOK_DICTS if getattr(nn.modules.module, attr, None)]
-    return found
 
 
 def module_state(model: nn.Module) -> dict[str, Any]:

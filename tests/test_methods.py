@@ -28,13 +28,7 @@ from xaibench.metrics.flint import FlintConciseness, FlintFidelity, FlintInterpr
 from xaibench.testing import hooks_left, tiny_data, tiny_model
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one intra-op thread avoids thread-pool contention on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def bind(method, seed: int = 0):

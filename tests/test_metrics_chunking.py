@@ -11,13 +11,7 @@ from xaibench.models.small_cnn import SmallCNN
 N = 13  # prime: no chunk size divides it, so the last chunk is always partial
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Hundreds of tiny ops: one intra-op thread avoids thread-pool stalls when the machine is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def gen(seed):

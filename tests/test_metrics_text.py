@@ -18,13 +18,7 @@ metrics_sk = pytest.importorskip("sklearn.metrics")
 A_ID, B_ID, UNK = 2, 3, 1
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: intra-op threads only add overhead on a busy 2-core runner.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class FractionModel(nn.Module):

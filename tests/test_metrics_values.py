@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import const_model
 from xaibench.batch import Batch
 from xaibench.metrics.faithfulness import DeletionAUC, InsertionAUC
 from xaibench.metrics.functional import faithfulness as F
@@ -20,24 +21,8 @@ from xaibench.registries import METRICS
 quantus = pytest.importorskip("quantus")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: intra-op threads only add overhead (10-100x on a busy 2-core runner).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
-
-class ConstModel(nn.Module):
-    """Logits that ignore the input: p_c is the softmax of ``logits`` for every image."""
-
-    def __init__(self, logits: list[float]):
-        super().__init__()
-        self.logits = nn.Parameter(torch.tensor(logits))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.logits.expand(len(x), -1)
 
 
 class MeanModel(nn.Module):
@@ -101,7 +86,7 @@ def test_tie_noise_depends_on_index_only():
 
 @pytest.mark.parametrize("shape,n_steps", [((10, 10), 100), ((7, 9), 10), ((10, 15), 100)])
 def test_constant_output_gives_auc_p(shape, n_steps):
-    model = ConstModel([0.3, -1.2, 0.8])
+    model = const_model([0.3, -1.2, 0.8])
     p = torch.tensor([0.3, -1.2, 0.8]).softmax(0).double()
     x = torch.rand(4, 3, *shape, generator=gen(1))
     A = torch.randn(4, 3, *shape, generator=gen(2))
@@ -116,7 +101,7 @@ def test_constant_output_gives_auc_p(shape, n_steps):
 
 def test_step_grid_when_s_does_not_divide_hw():
     assert F.step_sizes(100, 100) == (1, 100) and F.step_sizes(784, 100) == (8, 98) and F.step_sizes(63, 10) == (7, 9)
-    t, curves = F.deletion_curve(ConstModel([0., 0.]), torch.rand(1, 1, 5, 6), torch.rand(1, 1, 5, 6),
+    t, curves = F.deletion_curve(const_model([0., 0.]), torch.rand(1, 1, 5, 6), torch.rand(1, 1, 5, 6),
                                  torch.tensor([0]), n_steps=4)  # s = 8, n = 4: last step removes 6 pixels
     assert t.tolist() == [0, 8 / 30, 16 / 30, 24 / 30, 1] and curves.shape == (1, 5)
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 from scipy.sparse import lil_matrix
 from scipy.sparse.linalg import spsolve
-from torch import nn
 
+from conftest import const_model
 from xaibench.batch import Batch
 from xaibench.errors import ConfigError
 from xaibench.metrics import road as road_metrics
@@ -21,28 +21,12 @@ from xaibench.models.small_cnn import SmallCNN
 from xaibench.registries import METRICS
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: intra-op threads only add overhead on a busy 2-core runner.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
-
-class ConstModel(nn.Module):
-    """Logits that ignore the input."""
-
-    def __init__(self, logits: list[float]):
-        super().__init__()
-        self.logits = nn.Parameter(torch.tensor(logits))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.logits.expand(len(x), -1)
 
 
 def spec_system(x: np.ndarray, removed: np.ndarray) -> tuple[lil_matrix, np.ndarray, list[tuple[int, int]]]:
@@ -215,7 +199,7 @@ def test_imputed_curve_images_change_exactly_the_removed_pixels():
 
 
 def test_constant_model_curves_and_auc_closed_form():
-    model = ConstModel([0.0, math.log(3.0)])  # p_0 = 1/4, p_1 = 3/4; argmax = 1
+    model = const_model([0.0, math.log(3.0)])  # p_0 = 1/4, p_1 = 3/4; argmax = 1
     x, A = torch.rand(4, 3, 6, 6, generator=gen(14)), torch.randn(4, 3, 6, 6, generator=gen(15))
     target, y = torch.tensor([0, 1, 1, 0]), torch.tensor([1, 1, 0, 0])
     rc = R.road_curves(model, x, A, target, y, eval_batch_size=7)
