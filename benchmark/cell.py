@@ -24,7 +24,7 @@ from xaibench.plan import EvalCell, TrainCell
 from xaibench.registries import METHODS
 from xaibench.retraining import RetrainingContext
 from xaibench.tasks.base import TaskMeta
-from xaibench.versions import code_version, package_versions
+from xaibench.versions import code_version, machine_info, package_versions
 
 
 def select_device() -> torch.device:
@@ -232,6 +232,6 @@ class CellWorker:
         }
 
     def _provenance(self) -> dict[str, Any]:
-        return {"code_version": code_version(), "versions": package_versions(), "device": self.device.type,
-                "threads": self.threads, "suite": {"name": self.suite.name, "hash": self.suite.hash},
+        return {"code_version": code_version(), "versions": package_versions(), "machine": machine_info(),
+                "device": self.device.type, "threads": self.threads, "suite": {"name": self.suite.name, "hash": self.suite.hash},
                 "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}

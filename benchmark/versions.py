@@ -1,4 +1,9 @@
-"""The versions that can change a result, recorded with every record."""
+"""The versions and the machine facts that can change a result, recorded with every record.
+
+Results are bitwise reproducible on the same machine, threads and versions; across processors they agree to float
+tolerance, because CPU kernels (MKL, oneDNN) pick code paths per processor and batch shape. ``machine_info`` tells a
+reader which case two records are in.
+"""
 from __future__ import annotations
 
 import functools
@@ -35,3 +40,39 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         return __version__
     return f"{__version__}+g{commit}{'.dirty' if dirty else ''}"
+
+
+def _processor() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _build_line(config: str, marker: str) -> str:
+    line = next((ln.strip(" -") for ln in config.splitlines() if marker in ln), "")
+    return line.split(" (Git Hash")[0] or "none"
+
+
+@functools.lru_cache(maxsize=1)
+def machine_info() -> dict[str, str]:
+    """The processor and the kernel libraries torch runs on: what decides whether two records on the CPU can agree
+    bit for bit (with the same versions and threads) or only to float tolerance.
+
+    >>> sorted(machine_info())
+    ['blas', 'cpu_capability', 'cuda', 'onednn', 'processor']
+    """
+    import torch
+
+    config = torch.__config__.show()
+    blas = _build_line(config, "Math Kernel Library") if "BLAS_INFO=mkl" in config else \
+        next((f.split("=", 1)[1] for f in config.replace(",", " ").split() if f.startswith("BLAS_INFO=")), "none")
+    cuda = "none"
+    if torch.cuda.is_available():
+        cuda = f"{torch.cuda.get_device_name()} (CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()})"
+    return {"processor": _processor(), "cpu_capability": torch.backends.cpu.get_cpu_capability(), "blas": blas,
+            "onednn": _build_line(config, "MKL-DNN"), "cuda": cuda}

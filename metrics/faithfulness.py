@@ -37,7 +37,7 @@ class DeletionAUC(Metric):
     """
 
     name = "deletion_auc"
-    version = "1"
+    version = "2"  # 2: the blur substrate in elementwise passes (last-bit changes)
     category = "faithfulness"
     higher_is_better = False
     label = "Deletion AUC"
@@ -78,7 +78,7 @@ class InsertionAUC(Metric):
     """
 
     name = "insertion_auc"
-    version = "1"
+    version = "2"  # 2: the blur start in elementwise passes (last-bit changes)
     category = "faithfulness"
     higher_is_better = True
     label = "Insertion AUC"

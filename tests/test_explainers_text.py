@@ -25,7 +25,9 @@ def test_embedding_input_is_the_same_function(arch):
     embeddings, f = embedding_input(model, x)
     assert embeddings.shape == (*x.shape, model.embedding.embedding_dim)
     assert torch.equal(f(embeddings), model(x))
-    assert torch.equal(f(torch.cat([embeddings, embeddings])), torch.cat([model(x), model(x)]))  # copies of a batch
+    # Two copies of a batch are another batch shape: CPU kernels (MKL, oneDNN) may pick another code path for it
+    # (the BiLSTM's last bits differ on AMD EPYC), so the copies agree to float32 rounding, not bitwise.
+    torch.testing.assert_close(f(torch.cat([embeddings, embeddings])), torch.cat([model(x), model(x)]))
 
 
 @pytest.mark.parametrize("arch", TEXT_MODELS)

@@ -1,5 +1,10 @@
 """Chunking samples (maps.chunked) bounds memory without changing a single value: every chunked kernel on chunks
-of one sample (or one whole forward pass) equals the same kernel in one chunk, exactly."""
+of one sample (or one whole forward pass) equals the same kernel in one chunk, exactly.
+
+Exactly holds by construction: chunk sizes are multiples of the forward-pass batch, so the model sees the same
+batches either way, and the blurred substrate is computed with elementwise operations only
+(``faithfulness.blur``). A model or convolution call on a different batch shape is not bitwise reproducible on
+every processor, so where a probe's own batch size changes, the test compares to a float tolerance."""
 import pytest
 import torch
 
@@ -121,11 +126,15 @@ def test_localization_complexity_and_rank_statistics(monkeypatch, image_data):
 def test_explainer_based_probes(monkeypatch, image_data):
     model, x, A, _, index, target = image_data
     A = Saliency(model).explain(x, target, index=index)
-    assert_identical(*both(monkeypatch, lambda: sanity.mprt_curve(model, x, target, A, Saliency, index=index)))
-    # A float32 backward pass may round differently with the batch size (as in the harness's own batches): the
-    # maps agree to rounding, and the ranks MPRT reads above agree exactly.
+    # These probes re-explain in batches of EXPLAIN_BATCH samples, a constant: within a run the explainer always
+    # sees the same batches, whatever the element chunking. `both` changes EXPLAIN_BATCH itself, i.e. the batch
+    # shape of a float32 backward pass, which CPU kernels may round differently: the maps then agree to float32
+    # rounding, and Spearman's rho to at most two swaps of neighbouring ranks (6 * 2 * 2 / (d (d^2 - 1)), d = 64).
+    d = x.shape[-2] * x.shape[-1]
+    small, whole = both(monkeypatch, lambda: sanity.mprt_curve(model, x, target, A, Saliency, index=index))
+    torch.testing.assert_close(small, whole, rtol=0, atol=24 / (d * (d * d - 1)))
     small, whole = both(monkeypatch, lambda: input_bias.mean_shift_maps(model, x, target, Saliency, 0.5, index))
-    torch.testing.assert_close(small, whole, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(small, whole)
 
 
 def test_time_series_and_text(monkeypatch):

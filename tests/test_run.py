@@ -48,11 +48,17 @@ def test_run_then_rerun_computes_nothing(write_suite, tmp_path):
     assert "trained 2 models, wrote 18 records" in first.stdout  # 2 seeds x (accuracy + 2 explainers x 4)
     board = (results / "LEADERBOARD.md").read_text()
     assert "| erm | small\\_cnn(width=4) |" in board and "### grad\\_cam" in board and "Pointing game ↑" in board
-    assert "Deletion AUC ↓" in board and "Suite: tiny (" in board
+    assert "Deletion AUC v2 ↓" in board and "Suite: tiny (" in board
     records = [json.loads(p.read_text()) for p in (results / "records").glob("*.json")]
     assert len(records) == 18 and all(r["n"] + r["n_excluded"] == (64 if r["metric"]["name"] == "accuracy" else 16)
                                       for r in records)
     assert {"torch", "captum", "xaibench"} <= records[0]["versions"].keys()
+    # What decides bitwise (same machine, threads, versions) against float-tolerance agreement, in every record.
+    import torch
+    trained = [json.loads(p.read_text()) for p in (results / "training").glob("*.json")]
+    for r in records + trained:
+        assert r["machine"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability() and r["threads"] >= 1
+        assert r["machine"]["processor"] and r["machine"]["blas"] and r["machine"]["onednn"]
 
     before = snapshot(results)
     second = run_cli("run", str(suite), "--results", str(results), "--quiet")
