@@ -5,9 +5,16 @@ The public names load on first use so that ``import xaibench`` stays fast (no to
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 __version__ = "0.1.0"
+
+# OpenMP threads that wait for work sleep instead of spinning (libgomp's default spins for a while). On a shared
+# machine a spinning thread burns the core another process needs and then waits for it: measured on 2 cores beside
+# other jobs, a small CNN's training took 10x the CPU time and 15x the wall time with spinning. libgomp reads this
+# once, when torch loads it, so it is set here, before any xaibench module imports torch; it changes no value.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _PUBLIC = {
     "Batch": "xaibench.batch",

@@ -8,6 +8,7 @@ must be readable at the same paths on every node (a shared filesystem; true on o
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -62,7 +63,8 @@ class RayExecutor:
 
         if not ray.is_initialized():
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
-                     configure_logging=False)
+                     configure_logging=False,
+                     runtime_env={"env_vars": {"OMP_WAIT_POLICY": os.environ["OMP_WAIT_POLICY"]}})
         remote = ray.remote(num_cpus=threads)(_execute_remotely)
         window = max(1, 2 * int(ray.cluster_resources().get("CPU", 1)) // threads)
         suite_ref = (suite.source, suite.plugins)

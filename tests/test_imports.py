@@ -38,3 +38,13 @@ def test_import_xaibench_does_not_import_torch():
 def test_public_api_resolves_lazily():
     for name in xaibench.__all__:
         assert getattr(xaibench, name) is not None
+
+
+def test_openmp_threads_sleep_while_waiting_unless_the_user_chose():
+    """libgomp spins by default; `import xaibench` (before torch loads libgomp) makes waiting threads sleep, and
+    leaves a value the user set alone."""
+    code = "import os, xaibench, torch; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OMP_WAIT_POLICY"}
+    run = lambda extra: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,  # noqa: E731
+                                       check=True, env={**env, **extra}).stdout.strip()
+    assert run({}) == "PASSIVE" and run({"OMP_WAIT_POLICY": "ACTIVE"}) == "ACTIVE"
