@@ -13,6 +13,7 @@ from xaibench.metrics.functional import faithfulness as F
 from xaibench.metrics.functional.confidence import average_drop, average_gain, average_increase, masked_confidence
 from xaibench.metrics.functional.maps import Pooling
 from xaibench.metrics.functional.faithfulness import Start, Substrate
+from xaibench.metrics.last_call import LastCall
 from xaibench.registries import METRICS
 
 
@@ -106,6 +107,9 @@ class InsertionAUC(Metric):
         return F.auc(t, curves)
 
 
+CONFIDENCES: LastCall[tuple[torch.Tensor, torch.Tensor]] = LastCall()  # (Y, O), shared by AD, AI and AG
+
+
 class _ConfidenceMetric(Metric):
     """Shared by AD, AI and AG: Y = p_c(x) and O = p_c(x ⊙ minmax(R)), then ``formula(Y, O)``."""
 
@@ -119,8 +123,9 @@ class _ConfidenceMetric(Metric):
 
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                 target: torch.Tensor) -> torch.Tensor:
-        Y, O = masked_confidence(model, batch.x, attributions, target, pooling=self.cfg.pooling,
-                                 eval_batch_size=self.cfg.eval_batch_size)
+        Y, O = CONFIDENCES.get((model, batch.x, attributions, target), self.cfg,
+                               lambda: masked_confidence(model, batch.x, attributions, target, pooling=self.cfg.pooling,
+                                                         eval_batch_size=self.cfg.eval_batch_size))
         return self.formula(Y, O)
 
 

@@ -1,13 +1,12 @@
 """ROAD metrics (Rong et al. 2022): thin classes over ``functional.road``. Spec: METRICS.md §1 "ROAD".
 
 The three metrics read the same curves; the runner calls them one after another on the same model, batch and
-attributions, so the last curves are kept (weak references plus in-place version counters guard the key).
+attributions, so the last curves are kept (``LastCall``).
 """
 from __future__ import annotations
 
 import dataclasses
-import weakref
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
@@ -15,10 +14,11 @@ from torch import nn
 from xaibench.batch import Batch
 from xaibench.metrics.base import Metric, curve_details
 from xaibench.metrics.functional.maps import Pooling
+from xaibench.metrics.last_call import LastCall
 from xaibench.metrics.functional.road import PERCENTAGES, RoadCurves, road_auc, road_combined, road_curves
 from xaibench.registries import METRICS
 
-_last: tuple[tuple[Any, ...], RoadCurves] | None = None
+CURVES: LastCall[RoadCurves] = LastCall()  # shared by the three metrics
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,23 +54,12 @@ class _Road(Metric):
     def curves(self, model: nn.Module, batch: Batch, attributions: torch.Tensor,
                target: torch.Tensor) -> RoadCurves:
         """Per-sample MoRF and LeRF curves (p_c and correctness) for this config."""
-        global _last
         c = self.cfg
-        objects = (model, batch, attributions, target)
-        # In-place edits (of inputs, attributions or weights) bump _version: a changed tensor is a cache miss.
-        versions = (batch.x._version, attributions._version, target._version,
-                    tuple(t._version for t in (*model.parameters(), *model.buffers())))
-        settings = dataclasses.replace(c, score="prob")
-        if _last is not None:
-            (refs, old_versions, old_settings), result = _last
-            if all(r() is o for r, o in zip(refs, objects)) and (old_versions, old_settings) == (versions, settings):
-                return result
         labels = batch.y if c.acc_target == "label" else None
-        result = road_curves(model, batch.x, attributions, target, labels, index=batch.index,
-                             percentages=c.percentages, pooling=c.pooling, noise_std=c.noise_std, seed=c.seed,
-                             tie_seed=c.tie_seed, eval_batch_size=c.eval_batch_size)
-        _last = ((tuple(weakref.ref(o) for o in objects), versions, settings), result)
-        return result
+        return CURVES.get((model, batch, attributions, target), dataclasses.replace(c, score="prob"),
+                          lambda: road_curves(model, batch.x, attributions, target, labels, index=batch.index,
+                                              percentages=c.percentages, pooling=c.pooling, noise_std=c.noise_std,
+                                              seed=c.seed, tie_seed=c.tie_seed, eval_batch_size=c.eval_batch_size))
 
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                 target: torch.Tensor) -> torch.Tensor:

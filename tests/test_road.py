@@ -247,7 +247,7 @@ def test_metrics_reduce_one_shared_kernel_call(score, monkeypatch):
     rc = R.road_curves(model, batch.x, A, target, batch.y, index=batch.index, percentages=(0.2, 0.5, 0.8), seed=3)
     calls = []
     monkeypatch.setattr(road_metrics, "road_curves", lambda *a, **k: calls.append(1) or R.road_curves(*a, **k))
-    monkeypatch.setattr(road_metrics, "_last", None)
+    road_metrics.CURVES.clear()
     morf, lerf = rc.curves(score)
     span = 0.8 - 0.2
     torch.testing.assert_close(RoadMoRF(cfg)(model, batch, A, target), torch.trapezoid(morf, rc.p) / span)
