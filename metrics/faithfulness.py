@@ -38,7 +38,7 @@ class DeletionAUC(Metric):
     """
 
     name = "deletion_auc"
-    version = "2"  # 2: the blur substrate in elementwise passes (last-bit changes)
+    version = "3"  # 2: the blur substrate in elementwise passes (last-bit changes); 3: exact ranking (§0)
     category = "faithfulness"
     higher_is_better = False
     label = "Deletion AUC"
@@ -79,7 +79,7 @@ class InsertionAUC(Metric):
     """
 
     name = "insertion_auc"
-    version = "2"  # 2: the blur start in elementwise passes (last-bit changes)
+    version = "3"  # 2: the blur start in elementwise passes (last-bit changes); 3: exact ranking (§0)
     category = "faithfulness"
     higher_is_better = True
     label = "Insertion AUC"

@@ -34,7 +34,7 @@ class PointingGame(Metric):
     """
 
     name = "pointing_game"
-    version = "1"
+    version = "2"  # 2: exact ranking, seeded ties (METRICS.md §0)
     category = "localization"
     higher_is_better = True
     requires = frozenset({"mask"})
@@ -144,7 +144,7 @@ class RelevanceRankAccuracy(Metric):
     """
 
     name = "relevance_rank_accuracy"
-    version = "1"
+    version = "2"  # 2: exact ranking, seeded ties (METRICS.md §0)
     category = "localization"
     higher_is_better = True
     requires = frozenset({"mask"})
@@ -198,7 +198,7 @@ class TopKIoU(Metric):
     """
 
     name = "top_k_iou"
-    version = "1"
+    version = "2"  # 2: exact ranking, seeded ties (METRICS.md §0)
     category = "localization"
     higher_is_better = True
     requires = frozenset({"mask"})

@@ -27,7 +27,7 @@ class MaskedAccuracy(Metric):
     """
 
     name = "masked_accuracy"
-    version = "1"
+    version = "2"  # 2: exact ranking, seeded ties (METRICS.md §0)
     category = "faithfulness"
     higher_is_better = False
     label = "Masked acc. (SGT)"

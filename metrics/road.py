@@ -47,7 +47,7 @@ class RoadConfig:
 class _Road(Metric):
     """Shared plumbing: ``curves`` (cached for the last call) and the metadata of the ROAD family."""
 
-    version = "1"
+    version = "2"  # 2: exact ranking, seeded ties (METRICS.md §0)
     category = "faithfulness"
     Config: ClassVar[type] = RoadConfig
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class _RemoveAndRetrain(Metric):
     """Shared by ROAR and KAR: one retrained model per fraction for the ranking and for the random baseline."""
 
-    version = "1"
+    version = "2"  # 2: exact ranking, seeded ties (METRICS.md §0)
     category = "faithfulness"
     requires = frozenset({"retraining"})
     mode: ClassVar[Mode]
@@ -53,7 +53,8 @@ class _RemoveAndRetrain(Metric):
         if mode == "random":
             return {"shape": c.rank_unit, "random_seed": c.random_seed}
         unit = {"squared": c.squared} if c.rank_unit == "value" else {"pooling": c.pooling}
-        return {"rank_unit": c.rank_unit, **unit, "tie_seed": c.tie_seed}
+        # "ranking": the rule (METRICS.md §0), so models retrained on v1's tie-noise rankings are not reused.
+        return {"rank_unit": c.rank_unit, **unit, "tie_seed": c.tie_seed, "ranking": "exact"}
 
     def removed(self, ctx: RetrainingContext, split: str, mode: Mode, t: float) -> torch.Tensor:
         """The inputs of ``split`` with the fraction ``t`` removed by ``mode`` (the training mean put in)."""

@@ -58,7 +58,7 @@ class Comprehensiveness(_ErasureMetric):
     """
 
     name = "comprehensiveness"
-    version = "1"
+    version = "2"  # 2: exact ranking, seeded ties (METRICS.md §0)
     higher_is_better = True
     label = "Comprehensiveness"
     kernel = staticmethod(F.comprehensiveness)
@@ -75,7 +75,7 @@ class Sufficiency(_ErasureMetric):
     """
 
     name = "sufficiency"
-    version = "1"
+    version = "2"  # 2: exact ranking, seeded ties (METRICS.md §0)
     higher_is_better = False
     label = "Sufficiency"
     kernel = staticmethod(F.sufficiency)

@@ -46,7 +46,7 @@ class AUP(_SaliencyAreaMetric):
     """
 
     name = "aup"
-    version = "1"
+    version = "2"  # 2: exact ranking, seeded ties (METRICS.md §0)
     label = "AUP"
     kernel = staticmethod(F.aup)
 
@@ -62,6 +62,6 @@ class AUR(_SaliencyAreaMetric):
     """
 
     name = "aur"
-    version = "1"
+    version = "2"  # 2: exact ranking, seeded ties (METRICS.md §0)
     label = "AUR"
     kernel = staticmethod(F.aur)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from timing import best_times  # perf/timing.py (the script's folder is on sys.path)
-from xaibench.metrics.functional.maps import pool, rank_scores
+from xaibench.metrics.functional.maps import pool, rank_positions
 from xaibench.metrics.functional.road import (PERCENTAGES, linear_imputation, noisy_linear_imputation,
                                               removal_sets, road_curves)
 from xaibench.models.small_cnn import SmallCNN
@@ -51,7 +51,7 @@ def main() -> None:
     P = len(PERCENTAGES)
 
     def ours_morf() -> None:  # road_curves' steps for the MoRF sets only, in chunks filling one forward pass each
-        morf = removal_sets(rank_scores(pool(A, "sum")), PERCENTAGES)[:, :P]
+        morf = removal_sets(rank_positions(pool(A, "sum")), PERCENTAGES)[:, :P]
         per_chunk = EVAL_BATCH // P
         with torch.no_grad():
             for lo in range(0, N, per_chunk):
@@ -73,7 +73,7 @@ def main() -> None:
     t_ours, t_morf, t_theirs, t_floor, t_floor_morf = best_times(
         ours, ours_morf, theirs, floor(2 * P), floor(P), warmup=False)
 
-    sets = removal_sets(rank_scores(pool(A, "sum")), PERCENTAGES)
+    sets = removal_sets(rank_positions(pool(A, "sum")), PERCENTAGES)
     start = time.perf_counter()
     imputed = linear_imputation(x, sets).double().numpy()
     t_impute = time.perf_counter() - start

@@ -9,7 +9,7 @@ from captum.attr._utils.lrp_rules import IdentityRule
 from torch import nn
 
 from xaibench.errors import ConfigError
-from xaibench.metrics.explainers.base import check_relu_modules, sample_generator
+from xaibench.metrics.explainers.base import check_relu_modules
 from xaibench.metrics.explainers.controls import ConstantControl, RandomControl
 from xaibench.metrics.explainers.deeplift import DeepLift, cpu_max_unpool_allowed
 from xaibench.metrics.explainers.guided_backprop import GuidedBackprop
@@ -19,6 +19,7 @@ from xaibench.metrics.explainers.lrp import LRP
 from xaibench.metrics.explainers.occlusion import Occlusion
 from xaibench.metrics.explainers.saliency import Saliency
 from xaibench.metrics.explainers.smoothgrad import SmoothGrad
+from xaibench.metrics.functional.maps import index_generator
 from xaibench.models.small_cnn import SmallCNN
 from conftest import explain
 
@@ -125,7 +126,7 @@ def test_smoothgrad_default_path_averages_saliency_on_per_sample_noise():
     index = torch.tensor([10, 11, 12])
     A = explain(SmoothGrad, model, x, target, {"n_samples": 4, "sigma": 0.2, "seed": 9}, index=index)
     for i in range(3):
-        eps = torch.randn((4, *x.shape[1:]), generator=sample_generator(9, 10 + i))
+        eps = torch.randn((4, *x.shape[1:]), generator=index_generator("explainer", 9, 10 + i))
         grads = direct(captum.attr.Saliency, model, x[i] + 0.2 * eps, target[i].repeat(4), abs=False)
         torch.testing.assert_close(A[i], grads.mean(0), rtol=0, atol=1e-6)
 
@@ -207,7 +208,7 @@ def test_random_control_draws_uniform_noise_per_dataset_index():
     x, index = torch.zeros(3, 2, 4, 4), torch.tensor([7, 3, 7])
     A = explain(RandomControl, nn.Identity(), x, torch.zeros(3, dtype=torch.long), {"seed": 4}, index=index)
     for i, j in enumerate(index.tolist()):
-        assert torch.equal(A[i], torch.rand((2, 4, 4), generator=sample_generator(4, j)))
+        assert torch.equal(A[i], torch.rand((2, 4, 4), generator=index_generator("explainer", 4, j)))
     assert torch.equal(A[0], A[2])  # the same dataset index gives the same map
     no_index = explain(RandomControl, nn.Identity(), x, torch.zeros(3, dtype=torch.long), {"seed": 4})
     assert torch.equal(no_index, torch.rand((3, 2, 4, 4), generator=torch.Generator().manual_seed(4)))

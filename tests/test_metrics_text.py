@@ -155,7 +155,7 @@ def test_ties_follow_the_dataset_index_not_the_batch():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Embedding(20, 3), nn.Flatten(), nn.Linear(24, 2)).eval()
     x = torch.randint(1, 20, (5, 8))
-    A = torch.ones(5, 8, 2)  # constant: every ranking comes from the tie noise
+    A = torch.ones(5, 8, 2)  # constant: every ranking comes from the seeded tie permutation
     index, target = torch.arange(10, 15), torch.zeros(5, dtype=torch.long)
     full = Comprehensiveness()(model, Batch(x, target, index=index), A, target)
     perm = torch.tensor([3, 0, 4, 1, 2])

@@ -87,7 +87,7 @@ def test_undefined_values_are_excluded():
 
 
 def test_ties_are_broken_by_the_dataset_index():
-    # A constant map: every order is a tie, and which cells fill S_p follows the seeded noise of the index.
+    # A constant map: every order is a tie, and which cells fill S_p follows the seeded permutation of the index.
     A = torch.ones(3, 2, 10)
     G = torch.zeros(3, 2, 10)
     G[:, 0] = 1

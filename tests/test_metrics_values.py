@@ -14,7 +14,7 @@ from xaibench.batch import Batch
 from xaibench.metrics.faithfulness import DeletionAUC, InsertionAUC
 from xaibench.metrics.functional import faithfulness as F
 from xaibench.metrics.functional.localization import pointing_game, relevance_mass_accuracy
-from xaibench.metrics.functional.maps import POOLINGS, degenerate, minmax, pool, rank_scores
+from xaibench.metrics.functional.maps import POOLINGS, degenerate, minmax, pool
 from xaibench.metrics.localization import PointingGame, RelevanceMassAccuracy
 from xaibench.registries import METRICS
 
@@ -65,21 +65,6 @@ def test_minmax_and_the_constant_map_rule():
     assert out.dtype == torch.float64
     assert out.tolist() == [[[0, 0.5], [0.25, 1]], [[1, 1], [1, 1]], [[0, 0], [0, 0]], [[0, 0], [0, 0]]]
     assert degenerate(m).tolist() == [False, True, True, True]
-
-
-def test_tie_noise_depends_on_index_only():
-    R = torch.rand(6, 5, 5, generator=gen(0))
-    R[2] = 0.7  # a constant map: ranked by the noise alone
-    index = torch.tensor([10, 11, 12, 13, 14, 15])
-    r = rank_scores(R, index)
-    perm = torch.tensor([4, 2, 0, 5, 1, 3])
-    assert torch.equal(rank_scores(R[perm], index[perm]), r[perm])  # batch order
-    assert torch.equal(rank_scores(R[3:5], index[3:5]), r[3:5])  # batch size
-    assert (r - minmax(R)).abs().max() < 1e-3
-    assert not torch.equal(rank_scores(R, index, tie_seed=1), r)
-    # The constant map (value > 0 -> minmax 1) ranks at random, differently per dataset index.
-    assert torch.unique(r[2]).numel() == 25
-    assert not torch.equal(rank_scores(R[2:3], torch.tensor([99]))[0].flatten().argsort(), r[2].flatten().argsort())
 
 
 # ---- §1 deletion / insertion ----------------------------------------------------------------------------------
@@ -155,7 +140,7 @@ def test_blur_kernel_is_rises_gkern():
 def test_metric_classes_follow_the_dataset_index():
     model = small_cnn()
     x = torch.rand(6, 1, 8, 8, generator=gen(7))
-    A = torch.ones(6, 1, 8, 8)  # all ties: the ranking comes from the seeded noise only
+    A = torch.ones(6, 1, 8, 8)  # all ties: the ranking comes from the seeded permutation only
     A[:3] = torch.rand(3, 1, 8, 8, generator=gen(8))
     batch = Batch(x, torch.zeros(6, dtype=torch.long), index=torch.arange(100, 106))
     target = model(x).argmax(1)
@@ -178,12 +163,14 @@ def test_mean_substrate_defaults_to_the_models_training_mean():
 
 
 def test_registered_metadata():
-    for name, cls, label, hib in (("deletion_auc", DeletionAUC, "Deletion AUC", False),
-                                  ("insertion_auc", InsertionAUC, "Insertion AUC", True),
-                                  ("pointing_game", PointingGame, "Pointing game", True),
-                                  ("relevance_mass_accuracy", RelevanceMassAccuracy, "Relevance mass", True)):
+    # Version 2: the exact ranking (METRICS.md §0) changed the ranking metrics' values; RMA does not rank.
+    for name, cls, label, hib, version in (("deletion_auc", DeletionAUC, "Deletion AUC", False, "2"),
+                                           ("insertion_auc", InsertionAUC, "Insertion AUC", True, "2"),
+                                           ("pointing_game", PointingGame, "Pointing game", True, "2"),
+                                           ("relevance_mass_accuracy", RelevanceMassAccuracy, "Relevance mass", True,
+                                            "1")):
         assert METRICS.get(name).__qualname__ == cls.__qualname__
-        assert (cls.label, cls.higher_is_better, cls.version) == (label, hib, "1") and cls.description()
+        assert (cls.label, cls.higher_is_better, cls.version) == (label, hib, version) and cls.description()
     assert PointingGame.requires == RelevanceMassAccuracy.requires == frozenset({"mask"})
 
 
@@ -240,7 +227,7 @@ def test_pointing_game_matches_quantus_with_a_unique_max():
     A = torch.rand(n, 3, h, w, generator=gen(13))
     R = pool(A)
     flat = R.flatten(1)
-    flat[torch.arange(n), flat.argmax(1)] += 0.5  # unique maximum, far above the 1e-4 tie noise
+    flat[torch.arange(n), flat.argmax(1)] += 0.5  # a unique maximum
     A = R.unsqueeze(1)
     mask = (torch.rand(n, h, w, generator=gen(14)) > 0.7).float()
     mask[0] = 0  # empty mask
@@ -303,9 +290,9 @@ def test_deletion_curve_matches_quantus_pixel_flipping(channels, size):
     index = torch.arange(40, 40 + n)
     t, ours = F.deletion_curve(model, x, A, target, index=index)
     s, steps = F.step_sizes(size * size, 100)
-    # Same ranking: quantus argsorts the attributions descending over C x H x W values; give it our r per channel
-    # (no ties across pixels), so a pixel's C channel values sort together and C s features = s pixels.
-    r = rank_scores(pool(A), index).unsqueeze(1).expand(-1, channels, -1, -1).numpy()
+    # Same ranking: quantus argsorts the attributions descending over C x H x W values; give it our pooled map per
+    # channel (no ties across pixels), so a pixel's C channel values sort together and C s features = s pixels.
+    r = pool(A).unsqueeze(1).expand(-1, channels, -1, -1).numpy()
     theirs = _pixel_flipping(model, x, r, target, s * channels)
     # Quantus's curve omits the unperturbed point k = 0: it is our curve[:, 1:].
     assert theirs.shape == (n, steps) and ours.shape == (n, steps + 1)
@@ -324,7 +311,7 @@ def test_quantus_black_baseline_is_the_image_minimum():
     target = model(x).argmax(1)
     _, zeros = F.deletion_curve(model, x, A, target)
     _, at_min = F.deletion_curve(model, x, A, target, substrate="mean", mean=[x.min().item()])
-    theirs = _pixel_flipping(model, x, rank_scores(pool(A)).unsqueeze(1).numpy(), target, 1)
+    theirs = _pixel_flipping(model, x, pool(A).unsqueeze(1).numpy(), target, 1)
     np.testing.assert_allclose(at_min[:, 1:].numpy(), theirs, rtol=0, atol=1e-6)
     assert np.abs(zeros[:, 1:].numpy() - theirs).max() > 1e-3
 

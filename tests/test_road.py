@@ -15,7 +15,7 @@ from xaibench.batch import Batch
 from xaibench.errors import ConfigError
 from xaibench.metrics import road as road_metrics
 from xaibench.metrics.functional import road as R
-from xaibench.metrics.functional.maps import pool, rank_scores
+from xaibench.metrics.functional.maps import DOMAINS, index_generator, pool, rank_positions
 from xaibench.metrics.road import RoadCombined, RoadLeRF, RoadMoRF
 from xaibench.models.small_cnn import SmallCNN
 from xaibench.registries import METRICS
@@ -169,11 +169,13 @@ def test_noise_is_seeded_per_sample_and_only_on_removed_pixels():
     assert (other - noisy)[removed.unsqueeze(1).expand_as(x)].abs().min() > 0
 
 
-def test_noise_is_not_the_ranking_tie_noise():
-    # Same seed and index as the tie noise of maps.rank_scores: the streams must differ.
-    z = R.imputation_noise((4, 4), torch.tensor([0]), seed=0)[0].double()
-    tie = (rank_scores(torch.ones(1, 4, 4), torch.tensor([0])) - 1)[0] / 1e-4
-    assert (z - tie).abs().min() > 1e-3
+def test_noise_has_its_own_random_stream():
+    # v1 drew it from the ranking's tie stream at an offset seed; now it is the "road-noise" domain's own stream.
+    z = R.imputation_noise((4, 4), torch.tensor([0, 5]), seed=0)
+    for i, j in enumerate([0, 5]):
+        assert torch.equal(z[i], torch.randn((4, 4), generator=index_generator("road-noise", 0, j)))
+        for other in set(DOMAINS) - {"road-noise"}:
+            assert (z[i] - torch.randn((4, 4), generator=index_generator(other, 0, j))).abs().min() > 0
 
 
 # ---- removal sets and curves ---------------------------------------------------------------------------------
@@ -181,18 +183,18 @@ def test_noise_is_not_the_ranking_tie_noise():
 def test_morf_and_lerf_remove_exactly_floor_p_hw_top_and_bottom_pixels():
     h, w = 7, 9  # HW = 63: p·HW is never an integer below
     ps = (0.1, 0.25, 0.5, 0.9)
-    r = torch.randperm(h * w, generator=gen(11)).double().view(1, h, w)  # distinct scores, rank = value
-    sets = R.removal_sets(r, ps)
+    pos = torch.randperm(h * w, generator=gen(11)).view(1, h, w)  # each pixel's rank, 0 = most relevant
+    sets = R.removal_sets(pos, ps)
     counts = [math.floor(p * h * w) for p in ps]  # 6, 15, 31, 56
     assert sets.flatten(2).sum(2).tolist() == [counts + counts]
     for k, (morf, lerf) in zip(counts, zip(sets[0, :4], sets[0, 4:])):
-        assert torch.equal(morf, r[0] >= h * w - k) and torch.equal(lerf, r[0] < k)
+        assert torch.equal(morf, pos[0] < k) and torch.equal(lerf, pos[0] >= h * w - k)
     assert R.removal_counts(100, (0.29, 0.57)) == [29, 57]  # 0.29 * 100 = 28.999... in binary
 
 
 def test_imputed_curve_images_change_exactly_the_removed_pixels():
     x = torch.rand(2, 1, 10, 10, generator=gen(12))
-    sets = R.removal_sets(rank_scores(torch.rand(2, 10, 10, generator=gen(13))), (0.1, 0.37))
+    sets = R.removal_sets(rank_positions(torch.rand(2, 10, 10, generator=gen(13))), (0.1, 0.37))
     images = R.noisy_linear_imputation(x, sets, noise_std=0.01, index=torch.tensor([0, 1]))
     changed = (images != x.unsqueeze(1)).squeeze(2).flatten(2).sum(2)
     assert changed.tolist() == [[10, 37, 10, 37]] * 2
@@ -301,9 +303,9 @@ def test_morf_correctness_curve_equals_quantus_road():
     y = torch.randint(0, 3, (n,), generator=gen(22))
     index = torch.arange(n)
     rc = R.road_curves(model, x, A, y, y, index=index, pooling="sum", noise_std=0.0)
-    # Same ranking: quantus argsorts the (max-normalised, signed) attribution values; give it our r, whose
-    # tie noise it then keeps. Its percentages are integers: p = 0.1 ... 0.9 is 10 ... 90.
-    r = rank_scores(pool(A, "sum"), index).unsqueeze(1).numpy()
+    # Same map: quantus argsorts the (max-normalised, signed) attribution values, which have no ties here, so the
+    # exact ranking is its order. Its percentages are integers: p = 0.1 ... 0.9 is 10 ... 90.
+    r = pool(A, "sum").unsqueeze(1).numpy()
     metric = quantus.ROAD(percentages=list(range(10, 100, 10)), noise=0.0, disable_warnings=True)
     metric.custom_postprocess = lambda **kw: None  # keep its per-sample 0/1 matrix (N x P)
     with warnings.catch_warnings():

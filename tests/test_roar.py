@@ -27,7 +27,7 @@ def test_pixel_ranking_pools_channels_and_value_ranking_does_not():
     A[0, 0, 0] = torch.tensor([0., 5., -3., 1.])
     A[0, 1, 0] = torch.tensor([4., -4., 0., 0.])  # pooled sum,abs: [4, 1, 3, 1]
     assert removal_mask(A, 0.5, "roar").flatten().tolist() == [True, False, True, False]
-    # value ranking: the 4 largest signed entries of 8 are 5, 4, 1 and 0 (ties broken by seeded noise)
+    # value ranking: the 4 largest signed entries of 8 are 5, 4, 1 and 0 (ties in the seeded order)
     values = removal_mask(A, 0.5, "roar", rank_unit="value")
     assert values.shape == (1, 2, 1, 4) and values.sum() == 4 and values[0, 0, 0, 1] and values[0, 1, 0, 0]
     squared = removal_mask(A, 0.5, "roar", rank_unit="value", squared=True)  # 25, 16, 16, 9
@@ -67,7 +67,7 @@ def test_roar_and_kar_share_the_random_baseline_and_cache_keys():
     roar, kar = Roar({"fractions": [0.5, 0.9]}), Kar({"fractions": [0.5, 0.9]})
     assert [m for m, _ in roar.runs()] == ["roar", "roar", "random", "random"]
     assert roar.ranking_key("random") == kar.ranking_key("random")
-    assert roar.ranking_key("roar") == {"rank_unit": "pixel", "pooling": "sum,abs", "tie_seed": 0}
+    assert roar.ranking_key("roar") == {"rank_unit": "pixel", "pooling": "sum,abs", "tie_seed": 0, "ranking": "exact"}
     with pytest.raises(ConfigError, match="fractions=\\[0.5\\]"):
         Roar({"fractions": [0.5]})
 

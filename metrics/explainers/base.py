@@ -9,7 +9,7 @@ from torch import nn
 
 from xaibench.component import Component
 from xaibench.errors import ConfigError, NonFiniteAttributionError
-from xaibench.metrics.functional.maps import chunked, index_generator
+from xaibench.metrics.functional.maps import chunked, index_draws
 
 
 class Explainer(Component):
@@ -170,17 +170,12 @@ def check_relu_modules(model: nn.Module) -> None:
         seen[id(module)] = name
 
 
-def sample_generator(seed: int, index: int) -> torch.Generator:
-    """The generator of a sample's explainer noise (SmoothGrad, the random control)."""
-    return index_generator("explainer", seed, index)
-
-
 def per_sample_noise(draw: Callable[..., torch.Tensor], shape: tuple[int, ...], n: int, seed: int,
                      index: torch.Tensor | None) -> torch.Tensor:
     """``draw`` (torch.rand, torch.randn) of ``shape`` per sample, stacked to n × shape on the CPU.
 
-    With ``index`` each sample has its own (seed, index_i) generator; without, one generator seeded
-    by ``seed`` serves the batch, so only identical batches reproduce.
+    With ``index`` each sample draws from its own "explainer" stream of (seed, index_i) (``maps.index_draws``);
+    without, one generator seeded by ``seed`` serves the batch, so only identical batches reproduce.
 
     >>> a = per_sample_noise(torch.rand, (2,), 3, seed=0, index=torch.tensor([5, 6, 7]))
     >>> torch.equal(a[1:], per_sample_noise(torch.rand, (2,), 2, seed=0, index=torch.tensor([6, 7])))
@@ -188,8 +183,7 @@ def per_sample_noise(draw: Callable[..., torch.Tensor], shape: tuple[int, ...], 
     """
     if index is None:
         return draw((n, *shape), generator=torch.Generator().manual_seed(seed))
-    return torch.stack([draw(shape, generator=sample_generator(seed, i)) for i in index.tolist()]) if n \
-        else torch.zeros(0, *shape)
+    return index_draws("explainer", seed, index, lambda g: draw(shape, generator=g))
 
 
 def in_chunks(fn: Callable[..., torch.Tensor], size: int, *tensors: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """Deletion / insertion curves and their AUCs (Petsiuk et al. 2018, RISE), batched. Spec: METRICS.md §1.
 
-Pixels are changed in order of decreasing r (``maps.rank_scores``), s = ceil(HW / n_steps) per step, all channels
+Pixels are changed in the exact order of decreasing R (``maps.rank_positions``; exact ties in a seeded random
+order), s = ceil(HW / n_steps) per step, all channels
 of a pixel together; curve s_k = p_c(x_k) for k = 0..n, n = ceil(HW / s); AUC = trapezoid over
 t_k = min(k s, HW) / HW. All N (n + 1) images are built on the fly and evaluated in chunks of ``eval_batch_size``;
 rankings are built per chunk of samples (``maps.chunked``), so memory does not grow with N.
@@ -20,7 +21,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from .maps import Pooling, chunk_size, chunked, pool, rank_scores, sample_index
+from .maps import Pooling, chunk_size, chunked, pool, rank_positions, sample_index
 
 Substrate = Literal["zeros", "blur", "mean"]
 Start = Literal["blur", "zeros"]
@@ -86,23 +87,23 @@ def model_device(model: nn.Module, x: torch.Tensor) -> torch.device:
     return p.device if p is not None else x.device
 
 
-def perturbation_curve(model: nn.Module, start: torch.Tensor, end: torch.Tensor, r: torch.Tensor,
+def perturbation_curve(model: nn.Module, start: torch.Tensor, end: torch.Tensor, pos: torch.Tensor,
                        target: torch.Tensor, *, n_steps: int = 100,
                        eval_batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
-    """Curves p_c(x_k), x_k = ``start`` with its top min(k s, HW) pixels by r replaced by ``end``.
+    """Curves p_c(x_k), x_k = ``start`` with its top min(k s, HW) pixels replaced by ``end``; ``pos`` (N x H x W,
+    long) is each pixel's rank (0 = most relevant, ``maps.rank_positions``).
 
     Returns t (n + 1, float64) and curves (N x (n + 1), float64).
     """
     n_img, _, h, w = start.shape
-    if r.shape != (n_img, h, w):
-        raise ValueError(f"ranking of shape {tuple(r.shape)} does not match inputs {tuple(start.shape)}")
+    if pos.shape != (n_img, h, w):
+        raise ValueError(f"ranking of shape {tuple(pos.shape)} does not match inputs {tuple(start.shape)}")
     hw = h * w
     s, n = step_sizes(hw, n_steps)
     device = model_device(model, start)
     start, end, target = start.to(device), end.to(device), target.to(device)
     # pos[i, p] = rank of pixel p in sample i (0 = most relevant): x_k changes exactly the pixels with pos < k s.
-    order = r.to(device).flatten(1).argsort(1, descending=True)
-    pos = torch.empty_like(order).scatter_(1, order, torch.arange(hw, device=device).expand(n_img, hw))
+    pos = pos.to(device).flatten(1)
     total = n_img * (n + 1)
     probs = torch.empty(total, dtype=torch.float64, device=device)
     with torch.no_grad():
@@ -137,8 +138,8 @@ def _chunked_curves(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: 
     n = step_sizes(hw, n_steps)[1]
 
     def run(sl: slice) -> torch.Tensor:
-        r = rank_scores(pool(A[sl], pooling), index[sl], tie_seed)
-        return perturbation_curve(model, *endpoints(x[sl]), r, target[sl], n_steps=n_steps,
+        pos = rank_positions(pool(A[sl], pooling), index[sl], tie_seed)
+        return perturbation_curve(model, *endpoints(x[sl]), pos, target[sl], n_steps=n_steps,
                                   eval_batch_size=eval_batch_size)[1]
 
     size = chunk_size(math.prod(x.shape[1:]) + hw, multiple=eval_batch_size // math.gcd(n + 1, eval_batch_size))

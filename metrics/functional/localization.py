@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .maps import Pooling, minmax, per_sample_chunks, pool, rank_scores
+from .maps import Pooling, minmax, per_sample_chunks, pool, rank_order, rank_positions
 from .stats import average_ranks
 
 
@@ -27,13 +27,14 @@ def default_tolerance(h: int, w: int) -> float:
 @per_sample_chunks("A", "mask")
 def pointing_game(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None = None,
                   tolerance: float | None = None, pooling: Pooling = "sum,abs", tie_seed: int = 0) -> torch.Tensor:
-    """Hit (1.0) iff a mask pixel lies within Euclidean ``tolerance`` of argmax r, else 0.0; empty mask -> NaN."""
+    """Hit (1.0) iff a mask pixel lies within Euclidean ``tolerance`` of the point, the top-1 of
+    ``maps.rank_order`` (argmax R; tied maxima pick one seeded point), else 0.0; empty mask -> NaN."""
     R = pool(A, pooling)
     m = _masks(mask, R)
     n, h, w = R.shape
     tol = default_tolerance(h, w) if tolerance is None else float(tolerance)
-    # argmax of r (tie noise included) so tied maxima pick one seeded point instead of all hitting.
-    point = rank_scores(R, index, tie_seed).flatten(1).argmax(1)
+    # The top of the exact ranking: tied maxima pick one seeded point instead of all hitting.
+    point = rank_order(R, index, tie_seed)[:, 0]
     py, px = (point // w).view(n, 1, 1), (point % w).view(n, 1, 1)
     ys = torch.arange(h, device=R.device).view(1, h, 1)
     xs = torch.arange(w, device=R.device).view(1, 1, w)
@@ -78,7 +79,7 @@ def _mass_share(S: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
 @per_sample_chunks("A", "mask")
 def relevance_rank_accuracy(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None = None,
                             pooling: Pooling = "sum,abs", tie_seed: int = 0) -> torch.Tensor:
-    """RRA = |top-K(r) ∩ M| / K with K = |M| (ties broken by the seeded noise of r); empty mask -> NaN.
+    """RRA = |top-K ∩ M| / K with K = |M| (exact ranking, ties in seeded order); empty mask -> NaN.
 
     >>> R = torch.ones(1, 4, 4); M = torch.zeros(1, 4, 4); M[0, :2, :2] = 1; R[M > 0] = 2
     >>> relevance_rank_accuracy(R, M).item()
@@ -86,24 +87,21 @@ def relevance_rank_accuracy(A: torch.Tensor, mask: torch.Tensor, *, index: torch
     """
     R = pool(A, pooling)
     m = _masks(mask, R).flatten(1)
-    hits = _top_k(rank_scores(R, index, tie_seed).flatten(1), m.sum(1)) & m
+    hits = _top_k(R, m.sum(1), index, tie_seed) & m
     size = m.sum(1).double()
     out = hits.sum(1).double() / size.clamp(min=1)
     return torch.where(size > 0, out, torch.full_like(out, float("nan")))
 
 
-def _top_k(r: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """Bool N x D: the k_i highest entries of each row r_i (k may differ per row)."""
-    order = r.argsort(dim=1, descending=True, stable=True)
-    rank = torch.empty_like(order)
-    rank.scatter_(1, order, torch.arange(r.shape[1], device=r.device).expand_as(order))
-    return rank < k.view(-1, 1)
+def _top_k(R: torch.Tensor, k: torch.Tensor, index: torch.Tensor | None, tie_seed: int) -> torch.Tensor:
+    """Bool N x D (D = H·W): the first k_i of sample i's exact ranking (k may differ per sample)."""
+    return rank_positions(R, index, tie_seed).flatten(1) < k.view(-1, 1)
 
 
 @per_sample_chunks("A", "mask")
 def top_k_iou(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None = None, fraction: float | None = None,
               pooling: Pooling = "sum,abs", tie_seed: int = 0) -> torch.Tensor:
-    """IoU of the top-k pixels of r with the mask; k = |M| (default) or ⌊fraction·HW⌋. Empty mask -> NaN.
+    """IoU of the top-k pixels (exact ranking) with the mask; k = |M| (default) or ⌊fraction·HW⌋. Empty mask: NaN.
 
     With k = |M|, IoU = RRA / (2 - RRA).
 
@@ -115,7 +113,7 @@ def top_k_iou(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None
     m = _masks(mask, R).flatten(1)
     size = m.sum(1)
     k = size if fraction is None else torch.full_like(size, int(fraction * m.shape[1]))
-    top = _top_k(rank_scores(R, index, tie_seed).flatten(1), k)
+    top = _top_k(R, k, index, tie_seed)
     iou = (top & m).sum(1).double() / (top | m).sum(1).double().clamp(min=1)
     return torch.where(size > 0, iou, torch.full_like(iou, float("nan")))
 

@@ -1,4 +1,5 @@
-"""Pure tensor helpers shared by every metric: channel pooling, per-sample minmax, ranking with tie noise.
+"""Pure tensor helpers shared by every metric: channel pooling, per-sample minmax, exact ranking with seeded
+ties, per-index random streams, chunking.
 
 Spec: METRICS.md §0.
 
@@ -19,7 +20,6 @@ import torch
 
 Pooling = Literal["sum,abs", "sum,pos", "sum", "max-norm", "l1-norm", "l2-norm", "l2-norm,sq"]
 POOLINGS: tuple[str, ...] = ("sum,abs", "sum,pos", "sum", "max-norm", "l1-norm", "l2-norm", "l2-norm,sq")
-TIE_NOISE = 1e-4
 # Per-sample work arrays (pooled maps, rankings, sorts, masks) are built for about this many input elements at a
 # time, so a metric's memory beyond its inputs and outputs does not grow with the number of samples.
 CHUNK_ELEMENTS = 2**20
@@ -69,44 +69,71 @@ def minmax(m: torch.Tensor) -> torch.Tensor:
     return out.view(m.shape)
 
 
-def index_generator(domain: str, seed: int, index: int) -> torch.Generator:
+# The per-index random streams, one domain per use, so no two uses ever draw from the same generator.
+Domain = Literal["ties", "road-noise", "explainer", "roar-random"]
+DOMAINS: tuple[str, ...] = ("ties", "road-noise", "explainer", "roar-random")
+
+
+def index_generator(domain: Domain, seed: int, index: int) -> torch.Generator:
     """A CPU generator seeded from (domain, seed, dataset index) only, so a sample's randomness ignores batch
-    size and order; ``domain`` keeps independent streams (tie noise, explainer noise) apart."""
+    size and order; each use has its own ``domain`` (``DOMAINS``), so the streams never overlap."""
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown random-stream domain {domain!r}; choose from {', '.join(DOMAINS)}")
     digest = hashlib.sha256(f"xaibench-{domain}:{int(seed)}:{int(index)}".encode()).digest()
     return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
 
 
-def tie_generator(tie_seed: int, index: int) -> torch.Generator:
-    """The generator of a sample's ranking tie noise."""
-    return index_generator("ties", tie_seed, index)
+def index_draws(domain: Domain, seed: int, index: torch.Tensor,
+                draw: Callable[[torch.Generator], torch.Tensor]) -> torch.Tensor:
+    """``draw(generator)`` once per dataset index with that index's ``index_generator``, stacked (N x ..., CPU).
+    The one way every metric and explainer draws per-sample randomness.
 
-
-def tie_noise(shape: tuple[int, int], index: torch.Tensor, tie_seed: int = 0) -> torch.Tensor:
-    """z ~ N(0, 1) of ``shape`` per sample, float64 on the CPU, one generator per dataset index."""
-    # One small draw per sample (not per forward pass): the only way to make z a function of the index alone.
-    return torch.stack([torch.randn(shape, generator=tie_generator(tie_seed, i), dtype=torch.float64)
-                        for i in index.tolist()]) if len(index) else torch.zeros(0, *shape, dtype=torch.float64)
-
-
-def rank_scores(R: torch.Tensor, index: torch.Tensor | None = None, tie_seed: int = 0) -> torch.Tensor:
-    """Ranking scores r = minmax(R) + 1e-4 * z (float64, N x H x W); ``index`` defaults to 0..N-1.
-
-    A constant map ranks at random; a permuted batch with its indices gives the permuted scores.
-
-    >>> R = torch.ones(2, 3, 3)
-    >>> r = rank_scores(R, torch.tensor([7, 8]))
-    >>> torch.equal(r[1], rank_scores(R[:1], torch.tensor([8]))[0]), bool((r - 1).abs().max() < 1e-2)
-    (True, True)
+    >>> def normal(g): return torch.randn(2, generator=g)
+    >>> z = index_draws("road-noise", 0, torch.tensor([3, 4]), normal)
+    >>> z.shape, torch.equal(z[1], index_draws("road-noise", 0, torch.tensor([4]), normal)[0])
+    (torch.Size([2, 2]), True)
     """
-    if index is None:
-        index = torch.arange(len(R))
-    z = tie_noise(tuple(R.shape[-2:]), index.cpu(), tie_seed).to(R.device)
-    return minmax(R) + TIE_NOISE * z
+    # One small draw per sample (not per batch): the only way to make it a function of the index alone.
+    if not len(index):
+        return draw(torch.Generator())[None][:0]  # the shape and dtype of one draw, no rows
+    return torch.stack([draw(index_generator(domain, seed, i)) for i in index.cpu().tolist()])
+
+
+def rank_order(R: torch.Tensor, index: torch.Tensor | None = None, tie_seed: int = 0) -> torch.Tensor:
+    """Each sample's elements, most relevant first: flat positions (N x D, long, D = R[0].numel()) by decreasing
+    exact value. Only exactly equal values are ordered at random, by a permutation seeded by (``tie_seed``, dataset
+    index), so a constant map ranks at random and the order ignores batch size and order. ``index`` defaults to
+    0..N-1. Spec: METRICS.md §0; every ranking metric ranks through here.
+
+    >>> R = torch.tensor([[3., 1., 2., 1e-5, 0.]])
+    >>> rank_order(R).tolist()  # distinct values keep their exact order, however close
+    [[0, 2, 1, 3, 4]]
+    >>> ties = torch.ones(2, 6)
+    >>> torch.equal(rank_order(ties, torch.tensor([7, 8]))[1], rank_order(ties[:1], torch.tensor([8]))[0])
+    True
+    """
+    flat = R.flatten(1)
+    index = sample_index(index, len(flat))
+    d = flat.shape[1]
+    # A seeded shuffle, then a stable sort by value: equal values keep their shuffled (random) order.
+    perm = index_draws("ties", tie_seed, index, lambda g: torch.randperm(d, generator=g)).to(flat.device)
+    return perm.gather(1, flat.gather(1, perm).argsort(dim=1, descending=True, stable=True))
+
+
+def rank_positions(R: torch.Tensor, index: torch.Tensor | None = None, tie_seed: int = 0) -> torch.Tensor:
+    """Each element's place in ``rank_order`` (long, R's shape; 0 = most relevant): the top-k are ``pos < k``.
+
+    >>> rank_positions(torch.tensor([[[3., 1.], [2., 4.]]])).tolist()
+    [[[1, 3], [2, 0]]]
+    """
+    order = rank_order(R, index, tie_seed)
+    places = torch.arange(order.shape[1], device=order.device).expand_as(order)
+    return torch.empty_like(order).scatter_(1, order, places).view(R.shape)
 
 
 def sample_index(index: torch.Tensor | None, n: int) -> torch.Tensor:
     """The dataset indices of n samples: ``index``, or 0..n-1 when None (fixed before chunking, so a chunk's
-    tie noise is drawn for its samples' own indices)."""
+    random draws are those of its samples' own indices)."""
     return torch.arange(n) if index is None else index
 
 

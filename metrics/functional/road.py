@@ -21,12 +21,9 @@ import torch
 from torch import nn
 
 from .faithfulness import auc, model_device
-from .maps import Pooling, chunked, pool, rank_scores, sample_index, tie_generator
+from .maps import Pooling, chunked, index_draws, pool, rank_positions, sample_index
 
 PERCENTAGES: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-# Noise generators are keyed like the ranking's tie noise (maps.tie_generator); this offset keeps the two streams
-# apart when seed == tie_seed.
-NOISE_KEY = 2**40
 
 
 def _tridiagonal(n: int, like: torch.Tensor) -> torch.Tensor:
@@ -145,10 +142,9 @@ def linear_imputation(x: torch.Tensor, removed: torch.Tensor, *, tol: float = 1e
 
 
 def imputation_noise(shape: Sequence[int], index: torch.Tensor, seed: int = 0) -> torch.Tensor:
-    """z ~ N(0, 1) of ``shape`` per sample (N x *shape, float32, CPU) from a generator seeded by (seed, dataset
-    index) only, so the noise does not depend on batch size or order."""
-    return torch.stack([torch.randn(tuple(shape), generator=tie_generator(NOISE_KEY + seed, i))
-                        for i in index.tolist()]) if len(index) else torch.zeros(0, *shape)
+    """z ~ N(0, 1) of ``shape`` per sample (N x *shape, float32, CPU) from the "road-noise" stream of (seed,
+    dataset index) only, so the noise does not depend on batch size or order."""
+    return index_draws("road-noise", seed, index, lambda g: torch.randn(tuple(shape), generator=g))
 
 
 def noisy_linear_imputation(x: torch.Tensor, removed: torch.Tensor, *, noise_std: float = 0.01, seed: int = 0,
@@ -194,14 +190,13 @@ def removal_counts(hw: int, percentages: Sequence[float]) -> list[int]:
     return [math.floor(p * hw + 1e-9) for p in percentages]
 
 
-def removal_sets(r: torch.Tensor, percentages: Sequence[float]) -> torch.Tensor:
-    """Bool N x 2P x H x W: MoRF(p) = the top ⌊p·HW⌋ pixels by r, then LeRF(p) = the ⌊p·HW⌋ lowest."""
-    n, h, w = r.shape
+def removal_sets(pos: torch.Tensor, percentages: Sequence[float]) -> torch.Tensor:
+    """Bool N x 2P x H x W from the pixels' ranks ``pos`` (N x H x W, 0 = most relevant, ``maps.rank_positions``):
+    MoRF(p) = the top ⌊p·HW⌋ pixels, then LeRF(p) = the ⌊p·HW⌋ lowest."""
+    n, h, w = pos.shape
     hw = h * w
-    order = r.flatten(1).argsort(1, descending=True)
-    pos = torch.empty_like(order).scatter_(1, order, torch.arange(hw, device=r.device).expand(n, hw))
-    k = torch.tensor(removal_counts(hw, percentages), device=r.device).view(1, -1, 1)
-    pos = pos.unsqueeze(1)
+    k = torch.tensor(removal_counts(hw, percentages), device=pos.device).view(1, -1, 1)
+    pos = pos.flatten(1).unsqueeze(1)
     return torch.cat([pos < k, pos >= hw - k], 1).view(n, -1, h, w)
 
 
@@ -225,8 +220,8 @@ def road_curves(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torc
     per_chunk = max(1, eval_batch_size // n_sets)  # samples per chunk: their n_sets images form one forward pass
 
     def run(sl: slice) -> tuple[torch.Tensor, torch.Tensor]:
-        r = rank_scores(pool(A[sl], pooling).to(device), index[sl], tie_seed)
-        images = noisy_linear_imputation(x[sl].to(device), removal_sets(r, percentages), noise_std=noise_std,
+        pos = rank_positions(pool(A[sl], pooling).to(device), index[sl], tie_seed)
+        images = noisy_linear_imputation(x[sl].to(device), removal_sets(pos, percentages), noise_std=noise_std,
                                          seed=seed, index=index[sl])
         logits = model(images.flatten(0, 1)).view(images.shape[0], n_sets, -1)
         prob = logits.softmax(-1).gather(2, target[sl].view(-1, 1, 1).expand(-1, n_sets, 1)).squeeze(2).double()

@@ -16,7 +16,7 @@ from typing import Literal
 
 import torch
 
-from xaibench.metrics.functional.maps import Pooling, index_generator, pool, rank_scores
+from xaibench.metrics.functional.maps import Pooling, index_draws, pool, rank_positions
 from xaibench.metrics.functional.road import removal_counts
 
 FRACTIONS: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)
@@ -24,20 +24,12 @@ Mode = Literal["roar", "kar", "random"]
 RankUnit = Literal["pixel", "value"]
 
 
-def _take(scores: torch.Tensor, fraction: float, largest: bool) -> torch.Tensor:
-    """Bool mask (N x K) of the ⌊fraction·K⌋ largest (or smallest) scores per row."""
-    k = removal_counts(scores.shape[1], [fraction])[0]
-    out = torch.zeros(scores.shape, dtype=torch.bool, device=scores.device)
-    if k:
-        out.scatter_(1, scores.topk(k, dim=1, largest=largest).indices, True)
-    return out
-
-
 def removal_mask(A: torch.Tensor, fraction: float, mode: Mode, *, rank_unit: RankUnit = "pixel",
                  pooling: Pooling = "sum,abs", squared: bool = False, index: torch.Tensor | None = None,
                  tie_seed: int = 0) -> torch.Tensor:
     """Which entries of x (N x C x H x W) to remove: N x 1 x H x W for pixels (all channels together),
-    N x C x H x W for ``rank_unit="value"`` (each entry ranked by its signed or squared attribution).
+    N x C x H x W for ``rank_unit="value"`` (each entry ranked by its signed or squared attribution). The ranking is
+    ``maps.rank_positions``'s: ROAR removes its first ⌊fraction·K⌋ of K units, KAR its last.
 
     >>> A = torch.tensor([[[[0.1, 0.9], [0.5, 0.3]]]])
     >>> removal_mask(A, 0.5, "roar").int().flatten().tolist(), removal_mask(A, 0.5, "kar").int().flatten().tolist()
@@ -52,8 +44,10 @@ def removal_mask(A: torch.Tensor, fraction: float, mode: Mode, *, rank_unit: Ran
         R, shape = (A.pow(2) if squared else A).reshape(n, c * h, w), A.shape
     else:
         raise ValueError(f"rank_unit={rank_unit!r}: choose from pixel, value")
-    scores = rank_scores(R, index, tie_seed).flatten(1)
-    return _take(scores, fraction, largest=mode == "roar").view(shape)
+    pos = rank_positions(R, index, tie_seed).flatten(1)
+    units = pos.shape[1]
+    k = removal_counts(units, [fraction])[0]
+    return (pos < k if mode == "roar" else pos >= units - k).view(shape)
 
 
 def random_removal_mask(shape: Sequence[int], fraction: float, index: torch.Tensor, seed: int = 0) -> torch.Tensor:
@@ -66,9 +60,14 @@ def random_removal_mask(shape: Sequence[int], fraction: float, index: torch.Tens
     """
     n, *rest = shape
     size = torch.Size(rest).numel()
-    scores = torch.stack([torch.rand(size, generator=index_generator("roar-random", seed, i))
-                          for i in index.tolist()]) if n else torch.zeros(0, size)
-    return _take(scores, fraction, largest=True).view(n, *rest)
+    scores = index_draws("roar-random", seed, index, lambda g: torch.rand(size, generator=g))
+    # The top-k of uniform scores is a uniformly random k-subset. Kept as drawn since v1 (the cached random
+    # baseline models stay valid); the rare exact ties between float32 draws go to topk's fixed choice.
+    k = removal_counts(size, [fraction])[0]
+    out = torch.zeros(scores.shape, dtype=torch.bool)
+    if k:
+        out.scatter_(1, scores.topk(k, dim=1).indices, True)
+    return out.view(n, *rest)
 
 
 def remove(x: torch.Tensor, mask: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .faithfulness import model_device
-from .maps import Pooling, chunk_size, chunked, per_sample_chunks, pool, rank_scores, sample_index
+from .maps import Pooling, chunk_size, chunked, per_sample_chunks, pool, rank_positions, sample_index
 
 PAD = 0
 BINS: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2, 0.5)
@@ -41,19 +41,15 @@ def token_scores(A: torch.Tensor, x: torch.Tensor, pooling: Pooling = "sum,abs")
 
 def token_ranks(R: torch.Tensor, x: torch.Tensor, *, index: torch.Tensor | None = None,
                 tie_seed: int = 0) -> torch.Tensor:
-    """Rank of each token in its document (N x L, long, 0 = most relevant) by §0's r = minmax(R) + 1e-4 z;
-    padding ranks after every token.
+    """Rank of each token in its document (N x L, long, 0 = most relevant) by §0's exact ranking of R (exact
+    ties in a seeded random order); padding ranks after every token.
 
     >>> token_ranks(torch.tensor([[1., 3., 2., 0.]]), torch.tensor([[4, 4, 4, 0]])).tolist()
     [[2, 0, 1, 3]]
     """
     tokens = x.to(R.device) != PAD
-    lo = torch.where(tokens, R, torch.inf).amin(1, keepdim=True)
-    lo = torch.where(lo.isinf(), 0.0, lo)  # an empty document: any finite value
-    # Padding takes the document's minimum, so minmax spans the tokens only (padding is not ranked).
-    r = rank_scores(torch.where(tokens, R, lo).unsqueeze(1), index, tie_seed).squeeze(1)
-    order = r.masked_fill(~tokens, -torch.inf).argsort(dim=1, descending=True, stable=True)
-    return torch.empty_like(order).scatter_(1, order, torch.arange(x.shape[1], device=R.device).expand_as(order))
+    # Scores are finite (attributions are checked), so -inf puts padding after every token.
+    return rank_positions(R.masked_fill(~tokens, -torch.inf), index, tie_seed)
 
 
 def bin_sizes(lengths: torch.Tensor, bins: Sequence[float] = BINS) -> torch.Tensor:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from .maps import minmax, per_sample_chunks, rank_scores
+from .maps import minmax, per_sample_chunks, rank_order
 
 LEVELS = 9  # p = 0.1, ..., 0.9
 
@@ -26,7 +26,7 @@ def mass_levels(device: torch.device | str = "cpu") -> torch.Tensor:
 def saliency_precision_recall(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None = None,
                               tie_seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """(precision, recall) per sample and level p (N x 9 each, float64); NaN where undefined (an all-zero map, no
-    saliency on G, an empty mask or a single cell). Exact ties in s are ordered by §0's seeded noise.
+    saliency on G, an empty mask or a single cell). Exact ties in s are ordered by §0's seeded permutation.
 
     >>> A = torch.tensor([[[4., 3., 2., 1., 0.]]]); G = torch.tensor([[[1., 0., 1., 0., 0.]]])
     >>> prec, rec = saliency_precision_recall(A, G)  # s = (1, .75, .5, .25, 0), mass 2.5
@@ -35,14 +35,11 @@ def saliency_precision_recall(A: torch.Tensor, mask: torch.Tensor, *, index: tor
     """
     if mask.shape != A.shape:
         raise ValueError(f"mask of shape {tuple(mask.shape)} does not match attributions {tuple(A.shape)}")
-    n_img, n = len(A), A[0].numel()
+    n = A[0].numel()
     s = minmax(A.abs()).flatten(1)
     g = (mask.to(s.device) > 0).flatten(1).double()
-    # Cells by decreasing s, exact ties in the order of §0's r (sorting on s last keeps distinct values in order,
-    # so S_p is always a top-X set of s, which the mass criterion assumes).
-    r = rank_scores(A.abs().reshape(n_img, 1, n), index, tie_seed).flatten(1)
-    order = r.argsort(dim=1, descending=True, stable=True)
-    order = order.gather(1, s.gather(1, order).argsort(dim=1, descending=True, stable=True))
+    # Cells by exactly decreasing s (§0's ranking), so S_p is always a top-X set of s, as the mass criterion assumes.
+    order = rank_order(s, index, tie_seed)
     s_sorted = s.gather(1, order)
     mass = s_sorted.cumsum(1)  # mass[X - 1] = Σ top-X s = TP + FP
     tp = (s_sorted * g.gather(1, order)).cumsum(1)
