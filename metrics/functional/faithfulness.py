@@ -1,10 +1,10 @@
 """Deletion / insertion curves and their AUCs (Petsiuk et al. 2018, RISE), batched. Spec: METRICS.md §1.
 
 Pixels are changed in the exact order of decreasing R (``maps.rank_positions``; exact ties in a seeded random
-order), s = ceil(HW / n_steps) per step, all channels
-of a pixel together; curve s_k = p_c(x_k) for k = 0..n, n = ceil(HW / s); AUC = trapezoid over
-t_k = min(k s, HW) / HW. All N (n + 1) images are built on the fly and evaluated in chunks of ``eval_batch_size``;
-rankings are built per chunk of samples (``maps.chunked``), so memory does not grow with N.
+order), s = ceil(HW / n_steps) per step, all channels of a pixel together; curve s_k = p_c(x_k) for k = 0..n,
+n = ceil(HW / s); AUC = trapezoid over t_k = min(k s, HW) / HW. All N (n + 1) images are built on the fly and
+evaluated in chunks of ``eval_batch_size``; rankings are built per chunk of samples (``maps.chunked``), so memory
+does not grow with N.
 
 >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
 >>> x, A = torch.rand(3, 1, 4, 4), torch.rand(3, 1, 4, 4)
