@@ -351,3 +351,21 @@ def test_sgt_masked_accuracy_closed_form():
     # k = floor(4d) pixels removed for d = 0, .1, ..., .9: correct only while k = 0 (d < .25)
     assert metric.details["curves"]["series"]["masked_accuracy"]["y"] == [1, 1, 1, 0, 0, 0, 0, 0, 0, 0]
     assert value.item() == pytest.approx((0.1 + 0.1 + 0.05) / 0.9, abs=1e-15)
+
+
+def test_masked_accuracy_curve_ranks_once_and_equals_masked_inputs_per_fraction():
+    """The curve ranks each chunk once for every fraction; its inputs are masked_inputs' for each fraction."""
+    from xaibench.metrics.functional.masked_accuracy import FRACTIONS, masked_accuracy_curve, masked_inputs
+
+    model = small_cnn(c=2)
+    x, A = torch.rand(7, 2, 12, 12, generator=gen(21)), torch.randn(7, 2, 12, 12, generator=gen(22))
+    A[2] = 0  # a constant map: ranked by its seeded permutation
+    y, index = torch.randint(0, 3, (7,), generator=gen(23)), torch.arange(30, 37)
+    seen = []
+    model.register_forward_pre_hook(lambda _, inputs: seen.append(inputs[0].clone()))
+    with torch.no_grad():
+        curve = masked_accuracy_curve(model, x, A, y, index=index, tie_seed=4, eval_batch_size=7)
+        expected = [masked_inputs(x, A, d, index, tie_seed=4) for d in FRACTIONS]
+    assert len(seen) == len(FRACTIONS) and all(torch.equal(s, e) for s, e in zip(seen, expected))
+    with torch.no_grad():
+        assert torch.equal(curve, torch.stack([model(e).argmax(1) == y for e in expected], 1).double())

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from xaibench.metrics.functional.maps import chunked, sample_index
+from xaibench.metrics.functional.maps import chunked, pool, rank_positions, sample_index
+from xaibench.metrics.functional.road import removal_counts
 from xaibench.metrics.functional.roar import removal_mask
 
 FRACTIONS: tuple[float, ...] = tuple(d / 10 for d in range(10))  # 0, 10, ..., 90 % removed
@@ -32,9 +33,14 @@ def masked_accuracy_curve(model: nn.Module, x: torch.Tensor, A: torch.Tensor, y:
     """Correctness 1[argmax f(x_d) = y] per sample (rows) and fraction d (columns), float64."""
     index = sample_index(index, len(x))
 
+    hw = x.shape[-2] * x.shape[-1]
+    counts = removal_counts(hw, fractions)
+
     def run(sl: slice) -> torch.Tensor:
-        cols = [model(masked_inputs(x[sl], A[sl], d, index[sl], tie_seed)).argmax(1) == y[sl].to(x.device)
-                for d in fractions]
+        # Ranked once per chunk for every fraction: the masks equal masked_inputs' (removal_mask's rule).
+        pos = rank_positions(pool(A[sl], "l1-norm"), index[sl], tie_seed).unsqueeze(1).to(x.device)
+        xs, corner = x[sl], x[sl][:, :, :1, :1]
+        cols = [model(torch.where(pos < k, corner, xs)).argmax(1) == y[sl].to(x.device) for k in counts]
         return torch.stack(cols, 1).double()
 
     return chunked(run, len(x), eval_batch_size)
