@@ -1,6 +1,7 @@
 """RectGrad and NoBias-RectGrad against hand computations (EXPLAINERS.md §3)."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -25,6 +26,58 @@ def test_percentile_is_torch_quantile(interpolation):
                                    torch.quantile(s, q / 100, dim=1, interpolation=interpolation), rtol=0, atol=1e-5)
     s = torch.tensor([[0.0, 10.0, 20.0, 30.0, 40.0]])
     assert percentile(s, 12.5).item() == 0.0 and percentile(s, 37.5).item() == 20.0  # positions 0.5 and 1.5: even
+
+
+def tfp_percentile(x: np.ndarray, q: float, interpolation: str = "nearest") -> np.ndarray:
+    """``tfp.stats.percentile(x, q, axis=-1, interpolation)`` transcribed from tensorflow/probability,
+    tensorflow_probability/python/stats/quantiles.py at 1f7a150db2e3239573825f81197491aafcc6644f (the last version
+    before 8dc1fb4 "Use ascending sort for percentile", May 2020), lines 551-609; ``_sort_tensor`` is
+    ``tf.math.top_k`` (highest first). The RectGrad authors call ``tf.contrib.distributions.percentile(x, q,
+    axis=[1,2,3])`` (1202kbs/Rectified-Gradient, deepexplain/tensorflow/methods.py at 5e1839b, ``threshold``), the
+    TF 1.x copy of the same code."""
+    q = np.float64(q)
+    frac_at_q_or_above = 1. - q / 100.
+    sorted_y = -np.sort(-x, axis=-1)
+    d = np.float64(x.shape[-1])
+
+    def _get_indices(interp_type):
+        if interp_type == 'lower':
+            indices = np.ceil((d - 1) * frac_at_q_or_above)
+        elif interp_type == 'higher':
+            indices = np.floor((d - 1) * frac_at_q_or_above)
+        elif interp_type == 'nearest':
+            indices = np.round((d - 1) * frac_at_q_or_above)  # half to even, as tf.round
+        return np.clip(indices.astype(np.int32), 0, x.shape[-1] - 1)
+
+    if interpolation == 'nearest':
+        return sorted_y[..., _get_indices('nearest')]
+    larger_y_idx = _get_indices('lower')
+    exact_idx = (d - 1) * frac_at_q_or_above
+    smaller_y_idx = _get_indices('higher')
+    fraction = (np.ceil((d - 1) * frac_at_q_or_above) - exact_idx).astype(x.dtype)
+    return sorted_y[..., larger_y_idx] * (1 - fraction) + sorted_y[..., smaller_y_idx] * fraction
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "linear"])
+def test_percentile_is_tensorflow_probability(interpolation):
+    g = torch.Generator().manual_seed(3)
+    for d in [*range(1, 120), 176, 276, 1076]:
+        s = torch.randn(3, d, generator=g)
+        for q in (0.0, 2.5, 25.0, 50.0, 60.0, 98.0, 100.0):
+            want = torch.from_numpy(tfp_percentile(s.numpy(), q, interpolation))
+            torch.testing.assert_close(percentile(s, q, interpolation), want, rtol=0, atol=0 if interpolation ==
+                                       "nearest" else 1e-6, msg=f"d={d} q={q}")
+
+
+@pytest.mark.parametrize("q, d", [(50.0, 4), (50.0, 6), (50.0, 100), (98.0, 76), (98.0, 176), (98.0, 1076)])
+def test_percentile_half_cases_take_tfp_order_statistic_not_numpys(q, d):
+    """At exact halves of the ascending position (U−1)·q/100 the descending rule picks the other neighbour:
+    q = 50 with an even U, q = 98 with U ≡ 76 (mod 100) (ERRATA, EXPLAINERS.md §3)."""
+    s = torch.randperm(d, generator=torch.Generator().manual_seed(d)).double().view(1, -1)  # values 0..U−1
+    ours, tfp = percentile(s, q).item(), tfp_percentile(s.numpy(), q).item()
+    numpy_rule = np.percentile(s.numpy(), q, method="nearest")  # ascending, half to even
+    assert ours == tfp != numpy_rule
+    assert percentile(torch.tensor([[4., 1., 3., 2.]]), 50).item() == 2.0  # the docstring example
 
 
 def positive_mlp(inactive: bool) -> nn.Module:
@@ -69,8 +122,8 @@ def test_one_relu_layer_by_hand(q, interpolation):
     W1, W2 = model[0].weight.detach(), model[2].weight.detach()
     a = model[1](model[0](x)).detach()
     s = a * W2[target]
-    ordered = s.sort(1).values
-    position = 5 * q / 100  # (6 − 1)·q/100
+    ordered = s.sort(1, descending=True).values  # TFP's order (see tfp_percentile)
+    position = 5 * (1 - q / 100)  # (6 − 1)·(1 − q/100): 2.5 at q = 50 rounds to 2, the 4th smallest
     if interpolation == "nearest":
         tau = ordered[:, round(position)]
     else:
