@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -190,6 +191,33 @@ def test_morf_and_lerf_remove_exactly_floor_p_hw_top_and_bottom_pixels():
     for k, (morf, lerf) in zip(counts, zip(sets[0, :4], sets[0, 4:])):
         assert torch.equal(morf, pos[0] < k) and torch.equal(lerf, pos[0] >= h * w - k)
     assert R.removal_counts(100, (0.29, 0.57)) == [29, 57]  # 0.29 * 100 = 28.999... in binary
+
+
+def official_removed_count(hw: int, th_p: float, remove: bool) -> int:
+    """How many pixels the official code removes: tleemann/road_evaluation, road/imputed_dataset.py at e6b9987,
+    ``ImputedDataset.__getitem__`` (lines 83-87), transcribed:
+    ``coords = salient_order[:int(width*height*self.th_p)]`` if remove (MoRF) else
+    ``salient_order[int(width*height*(self.th_p)):]`` (LeRF keeps the top th_p)."""
+    salient_order = list(range(hw))
+    coords = salient_order[:int(hw * th_p)] if remove else salient_order[int(hw * th_p):]
+    return len(coords)
+
+
+@pytest.mark.parametrize("hw", [63, 100, 225, 784, 1024])
+def test_removal_counts_against_the_official_code(hw):
+    """METRICS.md §1 (ERRATA): MoRF(p) equals the official MoRF(p); our LeRF(p) removes ⌊p·HW⌋, the official
+    LeRF called with th_p = 1 − p removes HW − int(HW·(1 − p)): one pixel more whenever p·HW is fractional, and
+    also where 1 − p rounds down in binary (HW = 100, p = 0.8: 19.999... → 81 pixels)."""
+    ps = [k / 10 for k in range(1, 10)]
+    ours = R.removal_counts(hw, ps)
+    exact = [Fraction(k, 10) * hw for k in range(1, 10)]
+    assert ours == [math.floor(e) for e in exact] == [official_removed_count(hw, p, True) for p in ps]
+    lerf = [official_removed_count(hw, 1 - p, False) for p in ps]
+    assert lerf == [hw - int(hw * (1 - p)) for p in ps]
+    off_by_one = [o - m for o, m in zip(lerf, ours)]
+    assert set(off_by_one) <= {0, 1}
+    for e, d, p in zip(exact, off_by_one, ps):
+        assert d == 1 if e.denominator > 1 else d == (int(hw * (1 - p)) < hw - e)
 
 
 def test_imputed_curve_images_change_exactly_the_removed_pixels():
