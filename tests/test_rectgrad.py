@@ -12,6 +12,7 @@ from xaibench.metrics.explainers.input_x_gradient import InputXGradient
 from xaibench.metrics.explainers.rectgrad import NoBiasRectGrad, RectGrad, percentile
 from xaibench.metrics.explainers.saliency import Saliency
 from xaibench.models.small_cnn import SmallCNN
+from xaibench.parity.transcribed import tfp_percentile  # TFP's percentile, transcribed (file and commit there)
 from conftest import explain
 
 
@@ -26,36 +27,6 @@ def test_percentile_is_torch_quantile(interpolation):
                                    torch.quantile(s, q / 100, dim=1, interpolation=interpolation), rtol=0, atol=1e-5)
     s = torch.tensor([[0.0, 10.0, 20.0, 30.0, 40.0]])
     assert percentile(s, 12.5).item() == 0.0 and percentile(s, 37.5).item() == 20.0  # positions 0.5 and 1.5: even
-
-
-def tfp_percentile(x: np.ndarray, q: float, interpolation: str = "nearest") -> np.ndarray:
-    """``tfp.stats.percentile(x, q, axis=-1, interpolation)`` transcribed from tensorflow/probability,
-    tensorflow_probability/python/stats/quantiles.py at 1f7a150db2e3239573825f81197491aafcc6644f (the last version
-    before 8dc1fb4 "Use ascending sort for percentile", May 2020), lines 551-609; ``_sort_tensor`` is
-    ``tf.math.top_k`` (highest first). The RectGrad authors call ``tf.contrib.distributions.percentile(x, q,
-    axis=[1,2,3])`` (1202kbs/Rectified-Gradient, deepexplain/tensorflow/methods.py at 5e1839b, ``threshold``), the
-    TF 1.x copy of the same code."""
-    q = np.float64(q)
-    frac_at_q_or_above = 1. - q / 100.
-    sorted_y = -np.sort(-x, axis=-1)
-    d = np.float64(x.shape[-1])
-
-    def _get_indices(interp_type):
-        if interp_type == 'lower':
-            indices = np.ceil((d - 1) * frac_at_q_or_above)
-        elif interp_type == 'higher':
-            indices = np.floor((d - 1) * frac_at_q_or_above)
-        elif interp_type == 'nearest':
-            indices = np.round((d - 1) * frac_at_q_or_above)  # half to even, as tf.round
-        return np.clip(indices.astype(np.int32), 0, x.shape[-1] - 1)
-
-    if interpolation == 'nearest':
-        return sorted_y[..., _get_indices('nearest')]
-    larger_y_idx = _get_indices('lower')
-    exact_idx = (d - 1) * frac_at_q_or_above
-    smaller_y_idx = _get_indices('higher')
-    fraction = (np.ceil((d - 1) * frac_at_q_or_above) - exact_idx).astype(x.dtype)
-    return sorted_y[..., larger_y_idx] * (1 - fraction) + sorted_y[..., smaller_y_idx] * fraction
 
 
 @pytest.mark.parametrize("interpolation", ["nearest", "linear"])

@@ -19,6 +19,7 @@ from xaibench.metrics.functional import road as R
 from xaibench.metrics.functional.maps import DOMAINS, index_generator, pool, rank_positions
 from xaibench.metrics.road import RoadCombined, RoadLeRF, RoadMoRF
 from xaibench.models.small_cnn import SmallCNN
+from xaibench.parity.transcribed import road_removed_count  # the official code's counts, transcribed
 from xaibench.registries import METRICS
 
 
@@ -193,16 +194,6 @@ def test_morf_and_lerf_remove_exactly_floor_p_hw_top_and_bottom_pixels():
     assert R.removal_counts(100, (0.29, 0.57)) == [29, 57]  # 0.29 * 100 = 28.999... in binary
 
 
-def official_removed_count(hw: int, th_p: float, remove: bool) -> int:
-    """How many pixels the official code removes: tleemann/road_evaluation, road/imputed_dataset.py at e6b9987,
-    ``ImputedDataset.__getitem__`` (lines 83-87), transcribed:
-    ``coords = salient_order[:int(width*height*self.th_p)]`` if remove (MoRF) else
-    ``salient_order[int(width*height*(self.th_p)):]`` (LeRF keeps the top th_p)."""
-    salient_order = list(range(hw))
-    coords = salient_order[:int(hw * th_p)] if remove else salient_order[int(hw * th_p):]
-    return len(coords)
-
-
 @pytest.mark.parametrize("hw", [63, 100, 225, 784, 1024])
 def test_removal_counts_against_the_official_code(hw):
     """METRICS.md §1 (ERRATA): MoRF(p) equals the official MoRF(p); our LeRF(p) removes ⌊p·HW⌋, the official
@@ -211,8 +202,8 @@ def test_removal_counts_against_the_official_code(hw):
     ps = [k / 10 for k in range(1, 10)]
     ours = R.removal_counts(hw, ps)
     exact = [Fraction(k, 10) * hw for k in range(1, 10)]
-    assert ours == [math.floor(e) for e in exact] == [official_removed_count(hw, p, True) for p in ps]
-    lerf = [official_removed_count(hw, 1 - p, False) for p in ps]
+    assert ours == [math.floor(e) for e in exact] == [road_removed_count(hw, p, True) for p in ps]
+    lerf = [road_removed_count(hw, 1 - p, False) for p in ps]
     assert lerf == [hw - int(hw * (1 - p)) for p in ps]
     off_by_one = [o - m for o, m in zip(lerf, ours)]
     assert set(off_by_one) <= {0, 1}
