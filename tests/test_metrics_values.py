@@ -15,7 +15,7 @@ from xaibench.metrics.functional import faithfulness as F
 from xaibench.metrics.functional.localization import pointing_game, relevance_mass_accuracy
 from xaibench.metrics.functional.maps import POOLINGS, degenerate, minmax, pool
 from xaibench.metrics.localization import PointingGame, RelevanceMassAccuracy
-from xaibench.parity.metrics import pixel_flipping, quantus_call
+from xaibench.parity.metrics import deletion_case, pixel_flipping, quantus_call
 from xaibench.registries import METRICS
 
 quantus = pytest.importorskip("quantus")
@@ -270,13 +270,7 @@ def test_relevance_mass_accuracy_matches_quantus_on_the_pooled_map(pooling):
 @pytest.mark.parametrize("channels,size", [(1, 10), (1, 20), (3, 12)])
 def test_deletion_curve_matches_quantus_pixel_flipping(channels, size):
     n = 6
-    model = small_cnn(c=channels, seed=1)
-    x = torch.rand(n, channels, size, size, generator=gen(17))
-    x[:, 0, 0, 0] = 0  # quantus "black" = min of the image; a 0 pixel makes it our zeros substrate
-    A = torch.randn(n, channels, size, size, generator=gen(18))
-    target = model(x).argmax(1)
-    index = torch.arange(40, 40 + n)
-    t, ours = F.deletion_curve(model, x, A, target, index=index)
+    model, x, A, target, index, t, ours = deletion_case(channels, size, n)  # the docs/PARITY.md inputs
     s, steps = F.step_sizes(size * size, 100)
     # Same ranking: quantus argsorts the attributions descending over C x H x W values; give it our pooled map per
     # channel (no ties across pixels), so a pixel's C channel values sort together and C s features = s pixels.

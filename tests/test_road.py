@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -19,6 +18,7 @@ from xaibench.metrics.functional import road as R
 from xaibench.metrics.functional.maps import DOMAINS, index_generator, pool, rank_positions
 from xaibench.metrics.road import RoadCombined, RoadLeRF, RoadMoRF
 from xaibench.models.small_cnn import SmallCNN
+from xaibench.parity.metrics import road_quantus_case
 from xaibench.parity.transcribed import road_removed_count  # the official code's counts, transcribed
 from xaibench.registries import METRICS
 
@@ -301,36 +301,11 @@ def test_config_errors_name_the_key():
 quantus = pytest.importorskip("quantus")
 
 
-def test_imputation_equals_quantus_official_port():
-    from quantus.functions.perturb_func import noisy_linear_imputation
-
-    x = torch.rand(3, 2, 28, 28, generator=gen(17))
-    removed = torch.rand(3, 28, 28, generator=gen(18)) < torch.tensor([0.2, 0.6, 0.95]).view(-1, 1, 1)
-    ours = R.linear_imputation(x, removed)
-    for k in range(3):
-        theirs = noisy_linear_imputation(x[k].numpy().astype(np.float64), np.flatnonzero(removed[k].numpy()),
-                                         noise=0.0)
-        np.testing.assert_allclose(ours[k].numpy(), theirs, rtol=0, atol=1e-5)
+# The imputation equals quantus's port of the official imputer: tests/test_parity.py (road_morf).
 
 
 def test_morf_correctness_curve_equals_quantus_road():
-    n = 16
-    torch.manual_seed(19)
-    model = SmallCNN(SmallCNN.Config(width=4), (1, 28, 28), num_classes=3).eval()
-    x = torch.rand(n, 1, 28, 28, generator=gen(20))
-    A = torch.randn(n, 1, 28, 28, generator=gen(21))
-    y = torch.randint(0, 3, (n,), generator=gen(22))
-    index = torch.arange(n)
-    rc = R.road_curves(model, x, A, y, y, index=index, pooling="sum", noise_std=0.0)
-    # Same map: quantus argsorts the (max-normalised, signed) attribution values, which have no ties here, so the
-    # exact ranking is its order. Its percentages are integers: p = 0.1 ... 0.9 is 10 ... 90.
-    r = pool(A, "sum").unsqueeze(1).numpy()
-    metric = quantus.ROAD(percentages=list(range(10, 100, 10)), noise=0.0, disable_warnings=True)
-    metric.custom_postprocess = lambda **kw: None  # keep its per-sample 0/1 matrix (N x P)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        theirs = np.asarray(metric(model=model, x_batch=x.numpy(), y_batch=y.numpy(), a_batch=r, device="cpu",
-                                   batch_size=n)[0], dtype=np.float64)
+    rc, theirs, metric = road_quantus_case()  # the docs/PARITY.md inputs
     ours = rc.morf_correct.numpy()
     assert 0 < ours.sum() < ours.size  # both outcomes occur
     np.testing.assert_array_equal(ours, theirs)

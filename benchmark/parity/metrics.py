@@ -188,6 +188,12 @@ def insertion_rise() -> float:
             "small_cnn, 16 × 1×28×28, p = 0.1…0.9, pooling=sum", 0.0,
             "quantus has no LeRF and no p_c curves and averages only its first batch; ours are per sample")
 def road_morf_quantus() -> float:
+    rc, theirs, _ = road_quantus_case()
+    return max_abs_diff(rc.morf_correct, theirs)
+
+
+def road_quantus_case() -> tuple[Any, np.ndarray, Any]:
+    """Our ROAD curves, quantus ROAD's per-sample MoRF correctness (N × P) and the quantus metric, same inputs."""
     import quantus
 
     from xaibench.metrics.functional import road as R
@@ -199,12 +205,13 @@ def road_morf_quantus() -> float:
     y = torch.randint(0, 3, (n,), generator=gen(22))
     index = torch.arange(n)
     rc = R.road_curves(model, x, A, y, y, index=index, pooling="sum", noise_std=0.0)
+    # Same ranking: give quantus our r. Its percentages are integers: p = 0.1 ... 0.9 is 10 ... 90.
     r = rank_scores(pool(A, "sum"), index).unsqueeze(1).numpy()
     metric = quantus_metric(quantus.ROAD, percentages=list(range(10, 100, 10)), noise=0.0)
     metric.custom_postprocess = lambda **kw: None  # keep its per-sample 0/1 matrix (N x P)
     theirs = quantus_call(metric, model=model, x_batch=x.numpy(), y_batch=y.numpy(), a_batch=r, device="cpu",
                           batch_size=n)[0]
-    return max_abs_diff(rc.morf_correct, theirs)
+    return rc, theirs, metric
 
 
 @comparison("metric", "road_morf", f"{QUANTUS} noisy_linear_imputation (port of the official ROAD imputer)",
@@ -372,6 +379,7 @@ def token_auprc_sklearn() -> float:
     x[torch.arange(L) >= lengths.unsqueeze(1)] = 0
     mask = (torch.rand(n, L, generator=g) < 0.3).float() * (x != 0)
     mask[0] = 0  # no rationale: NaN in both
+    mask[1] = (x[1] != 0).float()  # every token is rationale
     A = torch.randint(-2, 3, (n, L, E), generator=g).float()
     got = TokenAUPRC()(None, Batch(x, torch.zeros(n, dtype=torch.long), mask), A, torch.zeros(n, dtype=torch.long))
     scores, want = F.token_scores(A, x), []

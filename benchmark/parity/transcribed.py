@@ -136,7 +136,8 @@ def tfp_percentile(x: np.ndarray, q: float, interpolation: str = "nearest") -> n
 
 def rectgrad_mlp_reference(layers: list[nn.Linear], x: np.ndarray, c: np.ndarray, q: float,
                            times_input: bool = True) -> np.ndarray:
-    """RectGrad (x ⊙ rectified gradient; NoBias-RectGrad without ``times_input``) of an MLP Linear-ReLU-…-Linear by hand, with the authors' ReLU override
+    """RectGrad (x ⊙ rectified gradient; NoBias-RectGrad without ``times_input``) of an MLP Linear-ReLU-…-Linear
+    by hand, with the authors' ReLU override
     (1202kbs/Rectified-Gradient, deepexplain/tensorflow/methods.py at 5e1839b, ``RectifiedGradient``):
     ``activation_grad = op.outputs[0] * grad; thresh = threshold(activation_grad, q);
     tf.where(thresh < activation_grad, grad, 0)``, the threshold per sample over the layer (``tfp_percentile``)."""
