@@ -29,8 +29,9 @@ runs our component and its reference on the same small seeded inputs and reports
 over every value compared; tests/test_parity.py asserts each one within the tolerance shown. References that
 cannot be dependencies (pytorch-grad-cam, TensorFlow Probability, the RectGrad, RISE and ROAD authors' code)
 are transcribed line for line in `benchmark/parity/transcribed.py`, each with its file and commit. Where a
-reference ranks pixels by its own sort it is handed our ranking scores, so the row measures the metric, not the
-tie rule. "no reference": nothing outside this project to compare with; the tests check closed forms instead.
+reference ranks pixels by its own sort it is handed scores in our exact ranking order, so the row measures the
+metric, not the tie rule. "no reference": nothing outside this project to compare with; the tests check closed
+forms instead.
 
 | Kind | Component | Reference | Setting | Max abs diff | Tolerance | Deliberate difference: why |
 |---|---|---|---|---:|---:|---|

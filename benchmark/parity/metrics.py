@@ -1,8 +1,8 @@
 """Metric comparisons (METRICS.md): quantus 0.6 and scikit-learn on the same inputs, pytorch-grad-cam, RISE and
 the official ROAD code transcribed, closed forms. Importing this module registers them.
 
-Rankings: where a reference ranks by its own argsort, it is given our ranking scores r (``maps.rank_scores``), so
-the comparison measures the metric, not the tie rule.
+Rankings: where a reference ranks by its own argsort, it is given ``ranking_scores``, scores whose descending order is
+exactly our ranking (``maps.rank_positions``), so the comparison measures the metric, not the tie rule.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from xaibench.batch import Batch
-from xaibench.metrics.functional.maps import minmax, pool, rank_scores
+from xaibench.metrics.functional.maps import minmax, pool, rank_positions
 from xaibench.parity import comparison, gen, max_abs_diff, no_reference, small_cnn
 from xaibench.parity import transcribed as T
 
@@ -36,6 +36,11 @@ def quantus_call(metric: Any, **kwargs: Any) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return np.asarray(metric(**kwargs), dtype=np.float64)
+
+
+def ranking_scores(R: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
+    """D − (place in our ranking): distinct scores (float64) whose descending order is our exact ranking of R."""
+    return (R[0].numel() - rank_positions(R, index)).double()
 
 
 def localization_case(n: int = 16, h: int = 9, w: int = 11, seed: int = 15) -> tuple[torch.Tensor, torch.Tensor]:
@@ -144,7 +149,7 @@ def deletion_quantus() -> float:
         model, x, A, target, index, t, ours = deletion_case(channels, size)
         s, _ = F.step_sizes(size * size, 100)
         # quantus argsorts C·H·W values: our r per channel keeps a pixel's channels together.
-        r = rank_scores(pool(A), index).unsqueeze(1).expand(-1, channels, -1, -1).numpy()
+        r = ranking_scores(pool(A), index).unsqueeze(1).expand(-1, channels, -1, -1).numpy()
         worst = max(worst, max_abs_diff(ours[:, 1:], pixel_flipping(model, x, r, target, s * channels)))
     return worst
 
@@ -153,7 +158,7 @@ def rise_parity(mode: str) -> float:
     from xaibench.metrics.functional import faithfulness as F
 
     model, x, A, target, index, t, _ = deletion_case(3, 12)
-    r = rank_scores(pool(A), index)
+    r = ranking_scores(pool(A), index)
     if mode == "del":
         ours = F.deletion_curve(model, x, A, target, index=index)[1]
         substrate = torch.zeros_like
@@ -206,7 +211,7 @@ def road_quantus_case() -> tuple[Any, np.ndarray, Any]:
     index = torch.arange(n)
     rc = R.road_curves(model, x, A, y, y, index=index, pooling="sum", noise_std=0.0)
     # Same ranking: give quantus our r. Its percentages are integers: p = 0.1 ... 0.9 is 10 ... 90.
-    r = rank_scores(pool(A, "sum"), index).unsqueeze(1).numpy()
+    r = ranking_scores(pool(A, "sum"), index).unsqueeze(1).numpy()
     metric = quantus_metric(quantus.ROAD, percentages=list(range(10, 100, 10)), noise=0.0)
     metric.custom_postprocess = lambda **kw: None  # keep its per-sample 0/1 matrix (N x P)
     theirs = quantus_call(metric, model=model, x_batch=x.numpy(), y_batch=y.numpy(), a_batch=r, device="cpu",
@@ -309,7 +314,7 @@ def rra_quantus() -> float:
     A, mask = localization_case()
     index = torch.arange(len(A))
     return pooled_quantus(quantus.RelevanceRankAccuracy, relevance_rank_accuracy(A, mask, index=index),
-                          rank_scores(pool(A), index), mask)
+                          ranking_scores(pool(A), index), mask)
 
 
 @comparison("metric", "top_k_iou", f"{QUANTUS} RelevanceRankAccuracy ρ through IoU = ρ/(2 − ρ) (k = |M|)", LOC, 1e-12)
@@ -323,7 +328,7 @@ def top_k_iou_quantus() -> float:
     metric = quantus_metric(quantus.RelevanceRankAccuracy, abs=False, normalise=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rho = np.asarray(metric.evaluate_batch(a_batch=rank_scores(pool(A), index).unsqueeze(1).numpy(),
+        rho = np.asarray(metric.evaluate_batch(a_batch=ranking_scores(pool(A), index).unsqueeze(1).numpy(),
                                                s_batch=mask.unsqueeze(1).numpy()), dtype=np.float64)
     return max_abs_diff(top_k_iou(A, mask, index=index), rho / (2 - rho))
 
