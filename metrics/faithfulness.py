@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
@@ -10,7 +10,8 @@ from torch import nn
 from xaibench.batch import Batch
 from xaibench.metrics.base import Metric, curve_details
 from xaibench.metrics.functional import faithfulness as F
-from xaibench.metrics.functional.confidence import average_drop, average_gain, average_increase, masked_confidence
+from xaibench.metrics.functional.confidence import (average_drop, average_gain, average_increase, drop_in_confidence,
+                                                    masked_confidence)
 from xaibench.metrics.functional.maps import Pooling
 from xaibench.metrics.functional.faithfulness import Start, Substrate
 from xaibench.metrics.last_call import LastCall
@@ -133,11 +134,14 @@ class _ConfidenceMetric(Metric):
 class AverageDrop(_ConfidenceMetric):
     """Average drop (Grad-CAM++): 100·max(0, Y − O)/Y, the confidence lost on x ⊙ minmax(map).
 
-    A map of ones keeps the input, so nothing is lost:
+    Switch ``reference="pytorch_grad_cam"``: its ``DropInConfidence``, max(0, Y − O) on the target logits, not
+    divided by Y. A map of ones keeps the input, so nothing is lost:
 
     >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
     >>> batch = Batch(torch.rand(3, 1, 2, 2), torch.tensor([0, 1, 0]))
     >>> AverageDrop()(model, batch, torch.ones(3, 1, 2, 2), batch.y).tolist()
+    [0.0, 0.0, 0.0]
+    >>> AverageDrop({"reference": "pytorch_grad_cam"})(model, batch, torch.ones(3, 1, 2, 2), batch.y).tolist()
     [0.0, 0.0, 0.0]
     """
 
@@ -146,6 +150,20 @@ class AverageDrop(_ConfidenceMetric):
     higher_is_better = False
     label = "Avg drop"
     formula = staticmethod(average_drop)
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        pooling: Pooling = "sum,abs"
+        eval_batch_size: int = 256
+        reference: Literal["grad_cam_pp", "pytorch_grad_cam"] = "grad_cam_pp"
+
+    def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
+                target: torch.Tensor) -> torch.Tensor:
+        if self.cfg.reference == "grad_cam_pp":
+            return super().compute(model, batch, attributions, target)
+        Y, O = masked_confidence(model, batch.x, attributions, target, pooling=self.cfg.pooling,
+                                 eval_batch_size=self.cfg.eval_batch_size, score="logit")
+        return drop_in_confidence(Y, O)
 
 
 @METRICS.register

@@ -108,11 +108,13 @@ def test_score_cam_single_channel_is_the_normalized_upsampled_channel():
 
 def hand_score_cam(model: nn.Module, x: torch.Tensor, target: torch.Tensor, *, normalized: bool = False,
                    baseline: bool = False, over_channels: bool = False) -> torch.Tensor:
-    """Score-CAM one sample and one channel at a time."""
+    """Score-CAM one sample and one channel at a time (``over_channels``: pytorch-grad-cam's masks, upsampled with
+    align_corners=True and normalized by max − min + 1e-8, and its softmax over every channel)."""
     out = []
     with torch.no_grad():
-        U = F.interpolate(model.relu(model.conv(model.normalization(x))), size=x.shape[2:], mode="bilinear",
-                          align_corners=False)
+        acts = model.relu(model.conv(model.normalization(x)))
+        U = F.interpolate(acts, size=x.shape[2:], mode="bilinear", align_corners=False)
+        masks = F.interpolate(acts, size=x.shape[2:], mode="bilinear", align_corners=True) if over_channels else U
         mean = model.normalization.mean.view(1, -1, 1, 1)
         for i in range(len(x)):
             c, s = target[i].item(), []
@@ -121,14 +123,18 @@ def hand_score_cam(model: nn.Module, x: torch.Tensor, target: torch.Tensor, *, n
                 logits = model(masked)[0]
                 return logits[c] if over_channels else logits.softmax(0)[c]
             for k in range(U.shape[1]):
-                u = U[i, k]
-                s.append(score((u - u.min()) / (u.max() - u.min())) if u.max() > u.min() else torch.tensor(0.0))
+                u = masks[i, k]
+                if over_channels:
+                    s.append(score((u - u.min()) / (u.max() - u.min() + 1e-8)))
+                else:
+                    s.append(score((u - u.min()) / (u.max() - u.min())) if u.max() > u.min() else torch.tensor(0.0))
             s = torch.stack(s)
             if baseline:
                 s = s - score(torch.zeros_like(U[i, 0]))
             if over_channels:
-                s = s.softmax(0)
-            s = torch.where(U[i].flatten(1).amax(1) > U[i].flatten(1).amin(1), s, torch.zeros_like(s))
+                s = s.softmax(0)  # a constant channel keeps its weight (its mask is 0)
+            else:
+                s = torch.where(U[i].flatten(1).amax(1) > U[i].flatten(1).amin(1), s, torch.zeros_like(s))
             out.append(F.relu((s[:, None, None] * U[i]).sum(0)))
     return hand_minmax(torch.stack(out).unsqueeze(1)).expand_as(x)
 

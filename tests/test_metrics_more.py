@@ -51,6 +51,12 @@ def test_average_drop_spec_value():
     assert round(ad, 4) == 17.0003
 
 
+def test_average_drop_pytorch_grad_cam_reference_is_the_logit_drop():
+    """METRICS.md §1 switch (the config used to reject it): max(0, Y − O) on logits, not ÷Y: 2 − 1 here."""
+    ad = AverageDrop({"reference": "pytorch_grad_cam"})(TwoLogits(1, 1), SPEC_X, SPEC_MAP, torch.tensor([1])).item()
+    assert ad == 1.0  # pytorch-grad-cam's own lines on a CNN: tests/test_parity.py
+
+
 def test_average_increase_and_gain_spec_values():
     model, target = TwoLogits(2, -1), torch.tensor([1])
     assert AverageIncrease()(model, SPEC_X, SPEC_MAP, target).item() == 100

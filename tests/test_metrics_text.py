@@ -10,7 +10,7 @@ from torch import nn
 from conftest import example_model
 from xaibench.batch import Batch
 from xaibench.metrics.functional import text as F
-from xaibench.metrics.text import Comprehensiveness, Sufficiency, TokenAUPRC
+from xaibench.metrics.text import Comprehensiveness, Sufficiency
 from xaibench.registries import ARCHITECTURES, METRICS, TASKS
 
 metrics_sk = pytest.importorskip("sklearn.metrics")
@@ -176,26 +176,8 @@ def test_token_auprc_closed_forms():
     assert F.token_auprc(perfect, x, torch.zeros_like(mask)).isnan().item()  # no rationale
 
 
-def test_token_auprc_equals_sklearn_per_document():
-    g = torch.Generator().manual_seed(3)
-    n, L, E = 40, 12, 3
-    x = torch.randint(1, 30, (n, L), generator=g)
-    lengths = torch.randint(1, L + 1, (n,), generator=g)
-    x[torch.arange(L) >= lengths.unsqueeze(1)] = 0
-    mask = (torch.rand(n, L, generator=g) < 0.3).float() * (x != 0)
-    mask[0] = 0  # no rationale
-    mask[1] = (x[1] != 0).float()  # every token is rationale
-    A = torch.randint(-2, 3, (n, L, E), generator=g).float()  # small integers: many ties in |sum|
-    got = TokenAUPRC()(None, Batch(x, torch.zeros(n, dtype=torch.long), mask), A, torch.zeros(n, dtype=torch.long))
-    scores = F.token_scores(A, x)
-    for i in range(n):
-        keep = x[i] != 0
-        y, s = mask[i][keep].numpy(), scores[i][keep].numpy()
-        if y.sum() == 0:
-            assert got[i].isnan()
-            continue
-        precision, recall, _ = metrics_sk.precision_recall_curve(y, s)
-        assert got[i].item() == pytest.approx(metrics_sk.auc(recall, precision), abs=1e-12), i
+# Equal to scikit-learn's precision_recall_curve + auc per document (ties, no rationale, all rationale):
+# tests/test_parity.py (token_auprc).
 
 
 def test_registered_metadata():

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from xaibench.metrics.functional import faithfulness as F
 from xaibench.metrics.functional.localization import pointing_game, relevance_mass_accuracy
 from xaibench.metrics.functional.maps import POOLINGS, degenerate, minmax, pool
 from xaibench.metrics.localization import PointingGame, RelevanceMassAccuracy
+from xaibench.parity.metrics import deletion_case, pixel_flipping, quantus_call
 from xaibench.registries import METRICS
 
 quantus = pytest.importorskip("quantus")
@@ -217,12 +217,6 @@ def test_localization_classes_read_batch_mask_and_index():
 
 # ---- quantus 0.6 references ---------------------------------------------------------------------------------
 
-def _quantus(metric, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return np.asarray(metric(**kw), dtype=np.float64)
-
-
 def test_pointing_game_matches_quantus_with_a_unique_max():
     n, h, w = 32, 12, 12
     A = torch.rand(n, 3, h, w, generator=gen(13))
@@ -233,7 +227,7 @@ def test_pointing_game_matches_quantus_with_a_unique_max():
     mask = (torch.rand(n, h, w, generator=gen(14)) > 0.7).float()
     mask[0] = 0  # empty mask
     ours = pointing_game(A, mask).numpy()
-    theirs = _quantus(quantus.PointingGame(abs=False, normalise=False, disable_warnings=True), model=None,
+    theirs = quantus_call(quantus.PointingGame(abs=False, normalise=False, disable_warnings=True), model=None,
                       x_batch=torch.rand(n, 1, h, w).numpy(), y_batch=np.zeros(n, dtype=int),
                       a_batch=A.numpy(), s_batch=mask.unsqueeze(1).numpy())
     assert 0 < np.nansum(ours) < n - 1  # both hits and misses occur
@@ -247,7 +241,7 @@ def test_pointing_game_quantus_hits_on_any_tied_max():
     A[0, 0, 0, 0] = A[0, 0, 5, 5] = 1
     mask = torch.zeros(1, 6, 6)
     mask[0, 5, 5] = 1
-    theirs = _quantus(quantus.PointingGame(abs=False, normalise=False, disable_warnings=True), model=None,
+    theirs = quantus_call(quantus.PointingGame(abs=False, normalise=False, disable_warnings=True), model=None,
                       x_batch=torch.rand(1, 1, 6, 6).numpy(), y_batch=np.zeros(1, dtype=int),
                       a_batch=A.numpy(), s_batch=mask.unsqueeze(1).numpy())
     assert theirs.tolist() == [1.0]  # quantus: any tied max on the mask hits; ours picks one seeded point
@@ -264,7 +258,7 @@ def test_relevance_mass_accuracy_matches_quantus_on_the_pooled_map(pooling):
     A[1] = 0  # all-zero map
     R = pool(A, pooling)
     ours = relevance_mass_accuracy(A, mask, pooling=pooling).numpy()
-    theirs = _quantus(quantus.RelevanceMassAccuracy(abs=False, normalise=False, disable_warnings=True), model=None,
+    theirs = quantus_call(quantus.RelevanceMassAccuracy(abs=False, normalise=False, disable_warnings=True), model=None,
                       x_batch=torch.rand(n, 1, h, w).numpy(), y_batch=np.zeros(n, dtype=int),
                       a_batch=R.unsqueeze(1).numpy(), s_batch=mask.unsqueeze(1).numpy())
     np.testing.assert_allclose(ours[2:], theirs[2:], rtol=1e-12, atol=0)
@@ -273,28 +267,15 @@ def test_relevance_mass_accuracy_matches_quantus_on_the_pooled_map(pooling):
     assert np.isnan(theirs[1]) and ours[1] == mask[1].mean().item()
 
 
-def _pixel_flipping(model, x, r, target, s, baseline="black"):
-    metric = quantus.PixelFlipping(features_in_step=s, perturb_baseline=baseline, abs=False, normalise=False,
-                                   disable_warnings=True)
-    return _quantus(metric, model=model, x_batch=x.numpy(), y_batch=target.numpy(), a_batch=r, softmax=True,
-                    device="cpu")
-
-
 @pytest.mark.parametrize("channels,size", [(1, 10), (1, 20), (3, 12)])
 def test_deletion_curve_matches_quantus_pixel_flipping(channels, size):
     n = 6
-    model = small_cnn(c=channels, seed=1)
-    x = torch.rand(n, channels, size, size, generator=gen(17))
-    x[:, 0, 0, 0] = 0  # quantus "black" = min of the image; a 0 pixel makes it our zeros substrate
-    A = torch.randn(n, channels, size, size, generator=gen(18))
-    target = model(x).argmax(1)
-    index = torch.arange(40, 40 + n)
-    t, ours = F.deletion_curve(model, x, A, target, index=index)
+    model, x, A, target, index, t, ours = deletion_case(channels, size, n)  # the docs/PARITY.md inputs
     s, steps = F.step_sizes(size * size, 100)
     # Same ranking: quantus argsorts the attributions descending over C x H x W values; give it our pooled map per
     # channel (no ties across pixels), so a pixel's C channel values sort together and C s features = s pixels.
     r = pool(A).unsqueeze(1).expand(-1, channels, -1, -1).numpy()
-    theirs = _pixel_flipping(model, x, r, target, s * channels)
+    theirs = pixel_flipping(model, x, r, target, s * channels)
     # Quantus's curve omits the unperturbed point k = 0: it is our curve[:, 1:].
     assert theirs.shape == (n, steps) and ours.shape == (n, steps + 1)
     np.testing.assert_allclose(ours[:, 1:].numpy(), theirs, rtol=0, atol=1e-6)
@@ -312,7 +293,7 @@ def test_quantus_black_baseline_is_the_image_minimum():
     target = model(x).argmax(1)
     _, zeros = F.deletion_curve(model, x, A, target)
     _, at_min = F.deletion_curve(model, x, A, target, substrate="mean", mean=[x.min().item()])
-    theirs = _pixel_flipping(model, x, pool(A).unsqueeze(1).numpy(), target, 1)
+    theirs = pixel_flipping(model, x, pool(A).unsqueeze(1).numpy(), target, 1)
     np.testing.assert_allclose(at_min[:, 1:].numpy(), theirs, rtol=0, atol=1e-6)
     assert np.abs(zeros[:, 1:].numpy() - theirs).max() > 1e-3
 

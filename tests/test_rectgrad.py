@@ -1,6 +1,7 @@
 """RectGrad and NoBias-RectGrad against hand computations (EXPLAINERS.md §3)."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -11,6 +12,7 @@ from xaibench.metrics.explainers.input_x_gradient import InputXGradient
 from xaibench.metrics.explainers.rectgrad import NoBiasRectGrad, RectGrad, percentile
 from xaibench.metrics.explainers.saliency import Saliency
 from xaibench.models.small_cnn import SmallCNN
+from xaibench.parity.transcribed import tfp_percentile  # TFP's percentile, transcribed (file and commit there)
 from conftest import explain
 
 
@@ -25,6 +27,28 @@ def test_percentile_is_torch_quantile(interpolation):
                                    torch.quantile(s, q / 100, dim=1, interpolation=interpolation), rtol=0, atol=1e-5)
     s = torch.tensor([[0.0, 10.0, 20.0, 30.0, 40.0]])
     assert percentile(s, 12.5).item() == 0.0 and percentile(s, 37.5).item() == 20.0  # positions 0.5 and 1.5: even
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "linear"])
+def test_percentile_is_tensorflow_probability(interpolation):
+    g = torch.Generator().manual_seed(3)
+    for d in [*range(1, 120), 176, 276, 1076]:
+        s = torch.randn(3, d, generator=g)
+        for q in (0.0, 2.5, 25.0, 50.0, 60.0, 98.0, 100.0):
+            want = torch.from_numpy(tfp_percentile(s.numpy(), q, interpolation))
+            torch.testing.assert_close(percentile(s, q, interpolation), want, rtol=0, atol=0 if interpolation ==
+                                       "nearest" else 1e-6, msg=f"d={d} q={q}")
+
+
+@pytest.mark.parametrize("q, d", [(50.0, 4), (50.0, 6), (50.0, 100), (98.0, 76), (98.0, 176), (98.0, 1076)])
+def test_percentile_half_cases_take_tfp_order_statistic_not_numpys(q, d):
+    """At exact halves of the ascending position (U−1)·q/100 the descending rule picks the other neighbour:
+    q = 50 with an even U, q = 98 with U ≡ 76 (mod 100) (ERRATA, EXPLAINERS.md §3)."""
+    s = torch.randperm(d, generator=torch.Generator().manual_seed(d)).double().view(1, -1)  # values 0..U−1
+    ours, tfp = percentile(s, q).item(), tfp_percentile(s.numpy(), q).item()
+    numpy_rule = np.percentile(s.numpy(), q, method="nearest")  # ascending, half to even
+    assert ours == tfp != numpy_rule
+    assert percentile(torch.tensor([[4., 1., 3., 2.]]), 50).item() == 2.0  # the docstring example
 
 
 def positive_mlp(inactive: bool) -> nn.Module:
@@ -69,8 +93,8 @@ def test_one_relu_layer_by_hand(q, interpolation):
     W1, W2 = model[0].weight.detach(), model[2].weight.detach()
     a = model[1](model[0](x)).detach()
     s = a * W2[target]
-    ordered = s.sort(1).values
-    position = 5 * q / 100  # (6 − 1)·q/100
+    ordered = s.sort(1, descending=True).values  # TFP's order (see tfp_percentile)
+    position = 5 * (1 - q / 100)  # (6 − 1)·(1 − q/100): 2.5 at q = 50 rounds to 2, the 4th smallest
     if interpolation == "nearest":
         tau = ordered[:, round(position)]
     else:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -18,6 +18,8 @@ from xaibench.metrics.functional import road as R
 from xaibench.metrics.functional.maps import DOMAINS, index_generator, pool, rank_positions
 from xaibench.metrics.road import RoadCombined, RoadLeRF, RoadMoRF
 from xaibench.models.small_cnn import SmallCNN
+from xaibench.parity.metrics import road_quantus_case
+from xaibench.parity.transcribed import road_removed_count  # the official code's counts, transcribed
 from xaibench.registries import METRICS
 
 
@@ -192,6 +194,23 @@ def test_morf_and_lerf_remove_exactly_floor_p_hw_top_and_bottom_pixels():
     assert R.removal_counts(100, (0.29, 0.57)) == [29, 57]  # 0.29 * 100 = 28.999... in binary
 
 
+@pytest.mark.parametrize("hw", [63, 100, 225, 784, 1024])
+def test_removal_counts_against_the_official_code(hw):
+    """METRICS.md §1 (ERRATA): MoRF(p) equals the official MoRF(p); our LeRF(p) removes ⌊p·HW⌋, the official
+    LeRF called with th_p = 1 − p removes HW − int(HW·(1 − p)): one pixel more whenever p·HW is fractional, and
+    also where 1 − p rounds down in binary (HW = 100, p = 0.8: 19.999... → 81 pixels)."""
+    ps = [k / 10 for k in range(1, 10)]
+    ours = R.removal_counts(hw, ps)
+    exact = [Fraction(k, 10) * hw for k in range(1, 10)]
+    assert ours == [math.floor(e) for e in exact] == [road_removed_count(hw, p, True) for p in ps]
+    lerf = [road_removed_count(hw, 1 - p, False) for p in ps]
+    assert lerf == [hw - int(hw * (1 - p)) for p in ps]
+    off_by_one = [o - m for o, m in zip(lerf, ours)]
+    assert set(off_by_one) <= {0, 1}
+    for e, d, p in zip(exact, off_by_one, ps):
+        assert d == 1 if e.denominator > 1 else d == (int(hw * (1 - p)) < hw - e)
+
+
 def test_imputed_curve_images_change_exactly_the_removed_pixels():
     x = torch.rand(2, 1, 10, 10, generator=gen(12))
     sets = R.removal_sets(rank_positions(torch.rand(2, 10, 10, generator=gen(13))), (0.1, 0.37))
@@ -282,36 +301,11 @@ def test_config_errors_name_the_key():
 quantus = pytest.importorskip("quantus")
 
 
-def test_imputation_equals_quantus_official_port():
-    from quantus.functions.perturb_func import noisy_linear_imputation
-
-    x = torch.rand(3, 2, 28, 28, generator=gen(17))
-    removed = torch.rand(3, 28, 28, generator=gen(18)) < torch.tensor([0.2, 0.6, 0.95]).view(-1, 1, 1)
-    ours = R.linear_imputation(x, removed)
-    for k in range(3):
-        theirs = noisy_linear_imputation(x[k].numpy().astype(np.float64), np.flatnonzero(removed[k].numpy()),
-                                         noise=0.0)
-        np.testing.assert_allclose(ours[k].numpy(), theirs, rtol=0, atol=1e-5)
+# The imputation equals quantus's port of the official imputer: tests/test_parity.py (road_morf).
 
 
 def test_morf_correctness_curve_equals_quantus_road():
-    n = 16
-    torch.manual_seed(19)
-    model = SmallCNN(SmallCNN.Config(width=4), (1, 28, 28), num_classes=3).eval()
-    x = torch.rand(n, 1, 28, 28, generator=gen(20))
-    A = torch.randn(n, 1, 28, 28, generator=gen(21))
-    y = torch.randint(0, 3, (n,), generator=gen(22))
-    index = torch.arange(n)
-    rc = R.road_curves(model, x, A, y, y, index=index, pooling="sum", noise_std=0.0)
-    # Same map: quantus argsorts the (max-normalised, signed) attribution values, which have no ties here, so the
-    # exact ranking is its order. Its percentages are integers: p = 0.1 ... 0.9 is 10 ... 90.
-    r = pool(A, "sum").unsqueeze(1).numpy()
-    metric = quantus.ROAD(percentages=list(range(10, 100, 10)), noise=0.0, disable_warnings=True)
-    metric.custom_postprocess = lambda **kw: None  # keep its per-sample 0/1 matrix (N x P)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        theirs = np.asarray(metric(model=model, x_batch=x.numpy(), y_batch=y.numpy(), a_batch=r, device="cpu",
-                                   batch_size=n)[0], dtype=np.float64)
+    rc, theirs, metric = road_quantus_case()  # the docs/PARITY.md inputs
     ours = rc.morf_correct.numpy()
     assert 0 < ours.sum() < ours.size  # both outcomes occur
     np.testing.assert_array_equal(ours, theirs)

@@ -88,7 +88,8 @@ def expand_like(weights: torch.Tensor, activations: torch.Tensor) -> torch.Tenso
     return weights.view(*weights.shape, *(1 for _ in activations.shape[2:]))
 
 
-def upsample(maps: torch.Tensor, size: torch.Size) -> torch.Tensor:
-    """N×K×spatial maps resized to ``size``: linear over time (1-D), bilinear for images (2-D)."""
+def upsample(maps: torch.Tensor, size: torch.Size, align_corners: bool = False) -> torch.Tensor:
+    """N×K×spatial maps resized to ``size``: linear over time (1-D), bilinear for images (2-D); ``align_corners``
+    as ``F.interpolate`` (True is ``nn.UpsamplingBilinear2d``)."""
     mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[maps.dim() - 2]
-    return F.interpolate(maps, size=tuple(size), mode=mode, align_corners=False)
+    return F.interpolate(maps, size=tuple(size), mode=mode, align_corners=align_corners)

@@ -32,7 +32,9 @@ def cpu_max_unpool_allowed(device: torch.device) -> Iterator[None]:
 
 @EXPLAINERS.register
 class DeepLift(CaptumExplainer):
-    """DeepLift (Shrikumar et al. 2017), rescale rule, baseline 0: Σ A = z_c(x) − z_c(0) on ReLU nets.
+    """DeepLift (Shrikumar et al. 2017), rescale rule, baseline 0: Σ A = z_c(x) − z_c(0) on ReLU nets without max-pool.
+
+    captum's max-pool rule (kept: this is captum's DeepLift) does not conserve the sum (EXPLAINERS.md §1).
 
     >>> from torch import nn
     >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))

@@ -17,19 +17,26 @@ from xaibench.registries import EXPLAINERS
 
 
 def percentile(s: torch.Tensor, q: float, interpolation: Literal["nearest", "linear"] = "nearest") -> torch.Tensor:
-    """Per-row q-th percentile of N×U ``s`` as TensorFlow Probability computes it: position (U−1)·q/100,
-    rounded half to even (``nearest``) or interpolated (``linear``).
+    """Per-row q-th percentile of N×U ``s`` exactly as TensorFlow Probability computed it before May 2020
+    (``tfp.stats.percentile``, and ``tf.contrib.distributions.percentile``, which the RectGrad authors called): sort
+    descending, position e = (U−1)·(1 − q/100) in float64; ``nearest`` takes index round(e), half to even;
+    ``linear`` interpolates between floor(e) and ceil(e). At exact halves this is not numpy's ascending rule.
 
     >>> s = torch.tensor([[4., 1., 3., 2.]])
-    >>> percentile(s, 50).item(), percentile(s, 50, "linear").item()  # position 1.5 rounds to 2
-    (3.0, 2.5)
+    >>> percentile(s, 50).item(), percentile(s, 50, "linear").item()  # e = 1.5 rounds to 2: [4, 3, 2, 1][2]
+    (2.0, 2.5)
     """
-    ordered = s.sort(dim=1).values
-    position = (s.shape[1] - 1) * (q / 100.0)
+    ordered = s.sort(dim=1, descending=True).values
+    last = s.shape[1] - 1
+    position = last * (1.0 - q / 100.0)  # Python floats are float64, as TFP's cast of q and d
+
+    def at(index: float) -> torch.Tensor:
+        return ordered[:, min(max(int(index), 0), last)]  # TFP clips the index to [0, U − 1]
+
     if interpolation == "nearest":
-        return ordered[:, round(position)]  # Python's round is half-to-even, as tf.round
-    lo, hi = math.floor(position), math.ceil(position)
-    return ordered[:, lo] + (ordered[:, hi] - ordered[:, lo]) * (position - lo)
+        return at(round(position))  # Python's round is half-to-even, as tf.round
+    fraction = torch.tensor(math.ceil(position) - position, dtype=s.dtype)
+    return at(math.ceil(position)) * (1 - fraction) + at(math.floor(position)) * fraction
 
 
 class _RectifiedReLU(torch.autograd.Function):
@@ -148,7 +155,7 @@ class RectGrad(RectifiedGradient):
     """
 
     name = "rectgrad"
-    version = "1"
+    version = "2"  # 2: TFP's descending percentile (ERRATA)
     method = captum.attr.InputXGradient
 
 
@@ -164,7 +171,7 @@ class NoBiasRectGrad(RectifiedGradient):
     """
 
     name = "nobias_rectgrad"
-    version = "1"
+    version = "2"  # 2: TFP's descending percentile (ERRATA)
     mean_shift_invariant = True  # the gates depend on activations only
     method = captum.attr.Saliency
 

@@ -20,7 +20,9 @@ class ScoreCAM(CAMExplainer):
     U_k is channel k upsampled to the input size; a constant channel gets weight 0. Switches:
     ``mask_space="normalized"`` masks the normalized input (masked-out regions become the mean
     colour, as the official code); ``baseline_subtract`` uses the paper's CIC s_k − p_c(masked-out
-    input); ``variant="pytorch_grad_cam"`` takes the softmax over channels of the target logits.
+    input); ``variant="pytorch_grad_cam"`` is pytorch-grad-cam's ``ScoreCAM.get_cam_weights``: masks upsampled with
+    align_corners=True (``nn.UpsamplingBilinear2d``), normalized by (max − min + 1e-8), weights the softmax over
+    channels of the target logits (a constant channel keeps its weight; its mask is 0).
 
     >>> from xaibench.models.small_cnn import SmallCNN
     >>> _ = torch.manual_seed(0)
@@ -32,7 +34,7 @@ class ScoreCAM(CAMExplainer):
     """
 
     name = "score_cam"
-    version = "1"
+    version = "2"  # 2: variant=pytorch_grad_cam upsamples with align_corners=True (ERRATA)
 
     @dataclasses.dataclass(frozen=True)
     class Config:
@@ -43,11 +45,15 @@ class ScoreCAM(CAMExplainer):
 
     def channel_weights(self, x: torch.Tensor, target: torch.Tensor, activations: torch.Tensor,
                         logits: torch.Tensor) -> torch.Tensor:
-        U = upsample(activations.detach(), x.shape[2:])  # N×K×spatial
+        pgc = self.cfg.variant == "pytorch_grad_cam"
+        U = upsample(activations.detach(), x.shape[2:], align_corners=pgc)  # N×K×spatial
         lo, hi = U.flatten(2).amin(2), U.flatten(2).amax(2)
         valid = hi > lo
-        span = expand_like(torch.where(valid, hi - lo, torch.ones_like(hi)), U)
-        H = torch.where(expand_like(valid, U), (U - expand_like(lo, U)) / span, torch.zeros_like(U))
+        if pgc:  # its normalization: a constant channel's mask is 0 there too
+            H = (U - expand_like(lo, U)) / expand_like(hi - lo + 1e-8, U)
+        else:
+            span = expand_like(torch.where(valid, hi - lo, torch.ones_like(hi)), U)
+            H = torch.where(expand_like(valid, U), (U - expand_like(lo, U)) / span, torch.zeros_like(U))
         n, k = H.shape[:2]
         # Sample i's K masked copies are rows i·K … i·K+K−1; they are built chunk by chunk, never all at once.
         rows, targets = torch.arange(n * k, device=x.device), target.repeat_interleave(k)
@@ -56,9 +62,9 @@ class ScoreCAM(CAMExplainer):
         if self.cfg.baseline_subtract:
             masked_out = torch.zeros_like(H[:, :1])  # the input with every entry masked out
             scores = scores - self._scores(x, masked_out, torch.arange(n, device=x.device), target)[:, None]
-        if self.cfg.variant == "pytorch_grad_cam":
-            scores = scores.softmax(1)
         self._activations = None  # the masked passes went through the hook
+        if pgc:
+            return scores.softmax(1)
         return torch.where(valid, scores, torch.zeros_like(scores))
 
     @torch.no_grad()
