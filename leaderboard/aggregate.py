@@ -25,7 +25,6 @@ class Column:
     higher_is_better: bool
     variant: str = ""  # the metric's non-default parameters, e.g. "(tau=3.0)": other parameters, other column
     per_model: bool = False  # scored once per model (no explainer): shown in every table of the task
-    measured: bool = False  # machine-dependent (wall time): shown, never bolded, tested or ranked
 
     def sort_key(self) -> tuple[Any, ...]:
         order = CATEGORY_ORDER.index(self.category) if self.category in CATEGORY_ORDER else len(CATEGORY_ORDER)
@@ -55,8 +54,7 @@ def column_of(record: dict[str, Any]) -> Column:
     """The column a record's value goes in."""
     metric, labels = record["metric"], record["labels"]
     return Column(metric["name"], metric["version"], metric["label"], metric["category"], metric["higher_is_better"],
-                  labels["metric"].removeprefix(metric["name"]), labels["explainer"] is None,
-                  metric.get("measured", False))
+                  labels["metric"].removeprefix(metric["name"]), labels["explainer"] is None)
 
 
 def aggregate(records: Iterable[dict[str, Any]]) -> list[Table]:

@@ -92,7 +92,7 @@ def means(table: Table, column: Column) -> dict[Row, float]:
 def ranks(table: Table) -> dict[Row, float]:
     """Mean over columns except cost of each row's rank (1 = best, ties averaged)."""
     per_row: dict[Row, list[float]] = {r: [] for r in table.rows}
-    for column in (c for c in table.columns if c.category != "cost" and not c.measured):
+    for column in (c for c in table.columns if c.category != "cost"):
         values = means(table, column)
         ordered = sorted(values.values(), reverse=column.higher_is_better)
         for row, m in values.items():
@@ -102,10 +102,10 @@ def ranks(table: Table) -> dict[Row, float]:
 
 
 def best_values(table: Table) -> dict[Column, float]:
-    """The best mean of each column but the measured ones; none in a one-row table (a lone row is not "best")."""
+    """The best mean of each column; none in a one-row table (a lone row is not "best")."""
     best = {}
     if len(table.rows) > 1:
-        for column in (c for c in table.columns if not c.measured):
+        for column in table.columns:
             values = means(table, column)
             if values:
                 best[column] = (max if column.higher_is_better else min)(values.values())
@@ -118,7 +118,7 @@ def cell(table: Table, row: Row, column: Column, explainer: str | None, best: di
     if s is None or math.isnan(s.mean):
         return Cell()
     ci = s.ci95 if s.n_seeds > 1 else None
-    if explainer not in (None, table.explainer) or column.measured:  # control rows, measured times: no bold, test
+    if explainer not in (None, table.explainer):  # a control row: no bold, no test
         return Cell(s.mean, ci)
     marker = False
     if row[0] != BASELINE_METHOD:

@@ -59,25 +59,23 @@ def polarity_bias_records(records: Iterable[dict[str, Any]]) -> list[dict[str, A
     return out
 
 
-FLOPS_METRIC, TIME_METRIC = "train_flops_vs_erm", "train_time_vs_erm"
+FLOPS_METRIC = "train_flops_vs_erm"
 
 
 def training_cost_records(training: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The cost columns, one record each per model, relative to ERM on the same task, architecture and seed:
-    training FLOPs (counted, deterministic: the ranked cost) and wall time (measured, machine-dependent: shown,
-    never bolded or tested). A model or ERM without a count (a store older than FLOP counting), or counted
-    under another counting version, gets NaN: the board shows –.
+    """The cost column: training FLOPs (counted, so the same on every rerun and machine) relative to ERM on the
+    same task, architecture and seed, one record per model. A model or ERM without a count (a store older than
+    FLOP counting), or counted under another counting version, gets NaN: the board shows –. Wall times stay
+    in the training records; they depend on the machine and its load, so no column shows them.
 
-    >>> def rec(method, seconds, flops=None):
+    >>> def rec(method, flops=None):
     ...     return {"key": {"task": {"name": "t", "version": "1"}, "architecture": {}, "seed": 0, "data_seed": 0,
     ...                     "budget": {}}, "labels": {"task": "t", "architecture": "a", "method": method},
-    ...             "wall_time_s": seconds, "code_version": "v", "versions": {}, "suite": {"name": "s", "hash": "h"},
+    ...             "code_version": "v", "versions": {}, "suite": {"name": "s", "hash": "h"},
     ...             **({"flops": {"total": flops, "version": "1"}} if flops else {})}
-    >>> [(r["labels"]["method"], r["metric"]["name"], r["value"])
-    ...  for r in training_cost_records([rec("erm", 2.0, 100), rec("sgt", 6.5, 270), rec("old", 3.0)])]
-    ... # doctest: +NORMALIZE_WHITESPACE
-    [('erm', 'train_flops_vs_erm', 1.0), ('erm', 'train_time_vs_erm', 1.0), ('sgt', 'train_flops_vs_erm', 2.7),
-     ('sgt', 'train_time_vs_erm', 3.25), ('old', 'train_flops_vs_erm', nan), ('old', 'train_time_vs_erm', 1.5)]
+    >>> [(r["labels"]["method"], r["value"]) for r in training_cost_records([rec("erm", 100), rec("sgt", 270),
+    ...                                                                       rec("old")])]
+    [('erm', 1.0), ('sgt', 2.7), ('old', nan)]
     """
     training = list(training)
 
@@ -89,26 +87,21 @@ def training_cost_records(training: Iterable[dict[str, Any]]) -> list[dict[str, 
         counted = rec.get("flops") or {}
         return counted.get("total"), str(counted.get("version", "1"))
 
-    erm = {group(r): r for r in training if r["labels"]["method"] == "erm"}
+    erm = {group(r): flops(r) for r in training if r["labels"]["method"] == "erm"}
     out = []
     for rec in training:
-        base = erm.get(group(rec))
-        if base is None:
+        if group(rec) not in erm:
             continue
-        (ours, version), (theirs, base_version) = flops(rec), flops(base)
-        counted = ours is not None and theirs and version == base_version
-        for name, label, value, version, measured in (
-                (FLOPS_METRIC, "Train FLOPs ×ERM", ours / theirs if counted else math.nan, version, False),
-                (TIME_METRIC, "Train time ×ERM", rec["wall_time_s"] / base["wall_time_s"]
-                 if base["wall_time_s"] else math.nan, "1", True)):
-            out.append({
-                "key": {**rec["key"], "metric": {"name": name, "version": version, "config": "-"}},
-                "labels": {**rec["labels"], "explainer": None, "metric": name},
-                "metric": {"name": name, "version": version, "label": label, "category": "cost",
-                           "higher_is_better": False, "measured": measured},
-                "value": value, "n": 1, "n_excluded": 0,
-                "code_version": rec["code_version"], "versions": rec["versions"], "suite": rec["suite"],
-            })
+        (ours, version), (base, base_version) = flops(rec), erm[group(rec)]
+        counted = ours is not None and bool(base) and version == base_version
+        out.append({
+            "key": {**rec["key"], "metric": {"name": FLOPS_METRIC, "version": version, "config": "-"}},
+            "labels": {**rec["labels"], "explainer": None, "metric": FLOPS_METRIC},
+            "metric": {"name": FLOPS_METRIC, "version": version, "label": "Train FLOPs ×ERM", "category": "cost",
+                       "higher_is_better": False},
+            "value": ours / base if counted else math.nan, "n": 1, "n_excluded": 0,
+            "code_version": rec["code_version"], "versions": rec["versions"], "suite": rec["suite"],
+        })
     return out
 
 
@@ -140,7 +133,6 @@ def sanity_pass_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any
 
 
 def with_derived(records: Iterable[dict[str, Any]], training: Iterable[dict[str, Any]] = ()) -> list[dict[str, Any]]:
-    """The stored records plus the derived ones (polarity bias, MPRT pass/fail, training FLOPs and time relative to
-    ERM)."""
+    """The stored records plus the derived ones (polarity bias, MPRT pass/fail, training FLOPs relative to ERM)."""
     records = list(records)
     return records + polarity_bias_records(records) + sanity_pass_records(records) + training_cost_records(training)

@@ -15,8 +15,8 @@ LEGEND = (
     f"p < {SIGNIFICANCE}, at least 3 seeds). Rank: mean of the row's ranks over the table's columns except "
     "cost (1 = best; ties share the mean rank; control rows not ranked). Train FLOPs ×ERM: training FLOPs "
     "(counted, forward and backward, every pass a method makes) over ERM's on the same task, architecture and "
-    "seed; the same on every machine. Train time ×ERM: the same ratio of wall times, measured: it depends on "
-    "the machine and its load, so it is never bolded or tested. ↑ higher is better, ↓ lower is better."
+    "seed: the same on every machine (the training records also keep the wall and CPU times, which depend on the "
+    "machine and its load). ↑ higher is better, ↓ lower is better."
 )
 
 
