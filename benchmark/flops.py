@@ -1,4 +1,4 @@
-"""Training FLOPs, counted: the cost column of the leaderboard (ERRATA "Cost"; METRICS.md §12).
+"""Training FLOPs, counted: the cost column of the leaderboard (ERRATA "Cost"; docs/METRICS.md §11).
 
 `FlopCounter` is a dispatch mode that adds up the FLOPs of every matrix product, convolution and attention
 call that runs while it is active, forward and backward (2 FLOPs per multiply-add), with the formulas of
@@ -49,7 +49,7 @@ FORMULAS: dict[Any, Any] = {
     **flop_registry,
     aten.mkldnn_rnn_layer: _raw(_mkldnn_rnn_layer),
     aten.mkldnn_rnn_layer_backward: _raw(_mkldnn_rnn_layer_backward),
-    # the same count as the math path's bmm's and CUDA's flash attention
+    # torch's flash-attention formulas: forward as the math path's bmm's, backward with the recomputed scores
     aten._scaled_dot_product_flash_attention_for_cpu: flop_registry[aten._scaled_dot_product_flash_attention],
     aten._scaled_dot_product_flash_attention_for_cpu_backward:
         flop_registry[aten._scaled_dot_product_flash_attention_backward],

@@ -100,17 +100,21 @@ def test_an_lstm_is_counted_on_the_onednn_kernel_as_on_the_decomposed_path(mkldn
         assert both.total == 3 * closed - 2 * T * N * 4 * H * I - 2 * 2 * N * 4 * H * H
 
 
-def test_cpu_flash_attention_is_counted_as_the_math_path(one_thread):
+def test_cpu_flash_attention_is_counted_as_torch_counts_flash_attention(one_thread):
+    """Forward: the math path's two batched products. Backward: its four, plus flash's recomputed scores."""
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
     B, heads, L, D = 2, 3, 5, 4
-    q, k, v = (torch.rand(B, heads, L, D) for _ in range(3))
+    product = 2 * B * heads * L * L * D  # one L×D by D×L (or L×L by L×D) product per head
     counts = {}
     for backend in (SDPBackend.FLASH_ATTENTION, SDPBackend.MATH):
-        with sdpa_kernel(backend), FlopCounter() as counter:
-            F.scaled_dot_product_attention(q, k, v)
-        counts[backend] = counter.total
-    assert counts[SDPBackend.FLASH_ATTENTION] == counts[SDPBackend.MATH] == 2 * 2 * B * heads * L * L * D
+        q, k, v = (torch.rand(B, heads, L, D, requires_grad=True) for _ in range(3))
+        with sdpa_kernel(backend), FlopCounter() as forward:
+            out = F.scaled_dot_product_attention(q, k, v)
+        with FlopCounter() as backward:
+            out.sum().backward()
+        counts[backend] = forward.total, backward.total
+    assert counts == {SDPBackend.FLASH_ATTENTION: (2 * product, 5 * product), SDPBackend.MATH: (2 * product, 4 * product)}
 
 
 def quick_flops(method: str, seed: int) -> int:
