@@ -19,6 +19,7 @@ import torch
 
 from xaibench.batch import Batch
 from xaibench.config import ComponentSpec, Suite
+from xaibench.flops import flops_record
 from xaibench.methods.base import TrainingContext
 from xaibench.plan import EvalCell, TrainCell
 from xaibench.registries import METHODS
@@ -43,18 +44,21 @@ def model_inputs(meta: TaskMeta, train: Batch) -> dict[str, Any]:
 @dataclasses.dataclass
 class Cost:
     wall_time_s: float = 0.0
+    cpu_time_s: float = 0.0  # the process's CPU time, all threads
     peak_memory_mb: float = 0.0
 
 
 @contextlib.contextmanager
 def measure(device: torch.device) -> Iterator[Cost]:
-    """Wall time, and peak memory: CUDA's allocator peak on GPU, the process's peak RSS on the CPU."""
+    """Wall time, process CPU time, and peak memory: CUDA's allocator peak on GPU, the process's peak RSS on
+    the CPU. All three depend on the machine and its load; the deterministic cost is the FLOP count."""
     cost = Cost()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     yield cost
     cost.wall_time_s = time.perf_counter() - start
+    cost.cpu_time_s = time.process_time() - cpu
     cost.peak_memory_mb = (torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda"
                            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
@@ -166,7 +170,7 @@ class CellWorker:
         with measure(self.device) as cost:
             model = method.fit(model, train.to(self.device), self.suite.budget_for(cell.task))
         return model, {"labels": cell.labels(), **dataclasses.asdict(cost), "steps": method.ctx.total_steps,
-                       **self._provenance()}
+                       "flops": flops_record(method.ctx.flops, cost.wall_time_s), **self._provenance()}
 
     def _model(self, cell: TrainCell, train: Batch, weights: dict[str, torch.Tensor] | None,
                out: CellOutput) -> torch.nn.Module:

@@ -32,12 +32,36 @@ class MethodCheckError(XaibenchError):
 
 @dataclasses.dataclass
 class CheckReport:
-    """What the check saw: the losses of every ``loss`` call, the steps counted and the time per step."""
+    """What the check saw: the losses of every ``loss`` call, the steps counted, the time per step and the
+    training FLOPs counted (``ctx.flops``)."""
 
     method: str
     losses: list[float]
     steps: int
     seconds_per_step: float
+    flops: int = 0
+
+
+class EveryStep(dict):
+    """A FLOP cache (``TrainingContext.flop_cache``) that never hits, so every step is counted, and that also
+    adds up what the real cache would have given (each ``step_key``'s first count, reused): the two must agree.
+
+    >>> cache = EveryStep()
+    >>> cache["a"], cache["a"], cache["b"] = 5, 7, 1  # key "a": the second step did other work than the first
+    >>> cache.counted, cache.reused
+    (13, 11)
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counted = self.reused = 0
+
+    def __contains__(self, key: object) -> bool:
+        return False
+
+    def __setitem__(self, key: Any, flops: int) -> None:
+        self.counted += flops
+        self.reused += self.setdefault(key, flops)
 
 
 def hooks_left(model: nn.Module) -> list[str]:
@@ -103,9 +127,8 @@ def _run_check(cls: type, name: str, method: TrainingMethod, problems: list[str]
     data = tiny_data(cls.requires_mask)
     model = tiny_model()
     method.prepare(model, data.x[:2])
-    method.ctx = TrainingContext(device=torch.device("cpu"), generator=torch.Generator().manual_seed(0),
-                                 cam_layer=model.cam_layer, flint_layers=model.flint_layers,
-                                 normalization=model.normalization)
+    cache = EveryStep()
+    method.ctx = tiny_context(model, cache)
     losses: list[float] = []
     method.loss = _checked_loss(method.loss, model, losses, problems, name)  # an instance attribute: fit calls it too
     before = {k: v.detach().clone() for k, v in model.named_parameters()}
@@ -137,9 +160,22 @@ def _run_check(cls: type, name: str, method: TrainingMethod, problems: list[str]
     if method.ctx.step < 1 or method.ctx.total_steps < 1:
         problems.append(f"ctx.step={method.ctx.step}, ctx.total_steps={method.ctx.total_steps}: an own fit must "
                         "count optimizer steps in self.ctx (progress = step / total_steps)")
+    if method.ctx.flops <= 0:
+        problems.append("no training FLOPs counted (ctx.flops = 0): an own fit must call self.train_step for each "
+                        "optimizer step")
+    elif cache.reused != cache.counted:
+        problems.append(f"step_key gives {method.ctx.flops - cache.counted + cache.reused} training FLOPs, but "
+                        f"{method.ctx.flops} counting every step: it must name everything that changes a step's work")
     if problems:
         raise MethodCheckError(f"training method '{name}': " + "; ".join(dict.fromkeys(problems)))
-    return CheckReport(name, losses, method.ctx.step, elapsed / max(method.ctx.step, 1))
+    return CheckReport(name, losses, method.ctx.step, elapsed / max(method.ctx.step, 1), method.ctx.flops)
+
+
+def tiny_context(model: nn.Module, flop_cache: dict[Any, int] | None = None) -> TrainingContext:
+    return TrainingContext(device=torch.device("cpu"), generator=torch.Generator().manual_seed(0),
+                           cam_layer=model.cam_layer, flint_layers=model.flint_layers,
+                           normalization=model.normalization, flop_cache={} if flop_cache is None else flop_cache)
+
 
 
 def _static_problems(cls: type) -> list[str]:

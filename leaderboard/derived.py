@@ -7,6 +7,7 @@ better, a bias-free explainer gives about 0); the record keeps the signed mean t
 """
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable
 from typing import Any
@@ -58,15 +59,23 @@ def polarity_bias_records(records: Iterable[dict[str, Any]]) -> list[dict[str, A
     return out
 
 
-def training_cost_records(training: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Training wall time relative to ERM on the same task, architecture and seed, one record per model.
+FLOPS_METRIC = "train_flops_vs_erm"
 
-    >>> def rec(method, seconds):
+
+def training_cost_records(training: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cost column: training FLOPs (counted, so the same on every rerun and machine) relative to ERM on the
+    same task, architecture and seed, one record per model. A model or ERM without a count (a store older than
+    FLOP counting), or counted under another counting version, gets NaN: the board shows –. Wall times stay
+    in the training records; they depend on the machine and its load, so no column shows them.
+
+    >>> def rec(method, flops=None):
     ...     return {"key": {"task": {"name": "t", "version": "1"}, "architecture": {}, "seed": 0, "data_seed": 0,
     ...                     "budget": {}}, "labels": {"task": "t", "architecture": "a", "method": method},
-    ...             "wall_time_s": seconds, "code_version": "v", "versions": {}, "suite": {"name": "s", "hash": "h"}}
-    >>> [(r["labels"]["method"], r["value"]) for r in training_cost_records([rec("erm", 2.0), rec("sgt", 6.5)])]
-    [('erm', 1.0), ('sgt', 3.25)]
+    ...             "code_version": "v", "versions": {}, "suite": {"name": "s", "hash": "h"},
+    ...             **({"flops": {"total": flops, "version": "1"}} if flops else {})}
+    >>> [(r["labels"]["method"], r["value"]) for r in training_cost_records([rec("erm", 100), rec("sgt", 270),
+    ...                                                                       rec("old")])]
+    [('erm', 1.0), ('sgt', 2.7), ('old', nan)]
     """
     training = list(training)
 
@@ -74,18 +83,23 @@ def training_cost_records(training: Iterable[dict[str, Any]]) -> list[dict[str, 
         key, labels = rec["key"], rec["labels"]
         return labels["task"], key["task"]["version"], labels["architecture"], key["seed"], key.get("data_seed")
 
-    erm = {group(r): r["wall_time_s"] for r in training if r["labels"]["method"] == "erm"}
+    def flops(rec: dict[str, Any]) -> tuple[int | None, str]:
+        counted = rec.get("flops") or {}
+        return counted.get("total"), str(counted.get("version", "1"))
+
+    erm = {group(r): flops(r) for r in training if r["labels"]["method"] == "erm"}
     out = []
     for rec in training:
-        base = erm.get(group(rec))
-        if not base:
+        if group(rec) not in erm:
             continue
+        (ours, version), (base, base_version) = flops(rec), erm[group(rec)]
+        counted = ours is not None and bool(base) and version == base_version
         out.append({
-            "key": {**rec["key"], "metric": {"name": "train_time_vs_erm", "version": "1", "config": "-"}},
-            "labels": {**rec["labels"], "explainer": None, "metric": "train_time_vs_erm"},
-            "metric": {"name": "train_time_vs_erm", "version": "1", "label": "Train time ×ERM", "category": "cost",
+            "key": {**rec["key"], "metric": {"name": FLOPS_METRIC, "version": version, "config": "-"}},
+            "labels": {**rec["labels"], "explainer": None, "metric": FLOPS_METRIC},
+            "metric": {"name": FLOPS_METRIC, "version": version, "label": "Train FLOPs ×ERM", "category": "cost",
                        "higher_is_better": False},
-            "value": rec["wall_time_s"] / base, "n": 1, "n_excluded": 0,
+            "value": ours / base if counted else math.nan, "n": 1, "n_excluded": 0,
             "code_version": rec["code_version"], "versions": rec["versions"], "suite": rec["suite"],
         })
     return out
@@ -119,6 +133,6 @@ def sanity_pass_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any
 
 
 def with_derived(records: Iterable[dict[str, Any]], training: Iterable[dict[str, Any]] = ()) -> list[dict[str, Any]]:
-    """The stored records plus the derived ones (polarity bias, MPRT pass/fail, training time relative to ERM)."""
+    """The stored records plus the derived ones (polarity bias, MPRT pass/fail, training FLOPs relative to ERM)."""
     records = list(records)
     return records + polarity_bias_records(records) + sanity_pass_records(records) + training_cost_records(training)

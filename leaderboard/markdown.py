@@ -13,8 +13,10 @@ LEGEND = (
     "Cells: mean ± half-width of the 95% t-interval over seeds. **Bold**: best in its column. "
     f"†: differs from {BASELINE_METHOD} on the same architecture (two-sided paired t-test over seeds, "
     f"p < {SIGNIFICANCE}, at least 3 seeds). Rank: mean of the row's ranks over the table's columns except "
-    "cost (1 = best; ties share the mean rank; control rows not ranked). Train time ×ERM: training wall time "
-    "over ERM's on the same task, architecture and seed. ↑ higher is better, ↓ lower is better."
+    "cost (1 = best; ties share the mean rank; control rows not ranked). Train FLOPs ×ERM: training FLOPs "
+    "(counted, forward and backward, every pass a method makes) over ERM's on the same task, architecture and "
+    "seed: the same on every machine (the training records also keep the wall and CPU times, which depend on the "
+    "machine and its load). ↑ higher is better, ↓ lower is better."
 )
 
 

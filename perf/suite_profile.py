@@ -124,7 +124,7 @@ def main() -> None:
     for name, seconds in sorted(clock.seconds.items(), key=lambda kv: -kv[1]):
         print(f"| {name} | {clock.calls.get(name, '')} | {seconds:.2f} | {100 * seconds / total:.1f}% |")
 
-    flops = sum(r.get("training_flops") or 0 for r in trained)
+    flops = sum((r.get("flops") or {}).get("total") or 0 for r in trained)  # xaibench.flops.flops_record
     train_s = sum(r["wall_time_s"] for r in trained)
     if flops:
         meta, arch = suite.components("tasks")[0].cls.meta, suite.components("architectures")[0]
@@ -136,7 +136,7 @@ def main() -> None:
         print(f"utilization: {achieved / peak_step:.2f} of the architecture's large-batch peak, "
               f"{achieved / peak_gemm:.3f} of GEMM peak")
     else:
-        print("\ntraining: the records hold no training FLOPs (training_flops); no utilization figure")
+        print("\ntraining: the records hold no training FLOPs (flops.total); no utilization figure")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""Time per training step of every method relative to ERM, on the same model and batch, beside its declared cost.
+"""Time and FLOPs per training step of every method relative to ERM, on the same model and batch, beside its
+declared cost. The FLOP ratio is the leaderboard's cost column (counted, the same on every machine); the time
+ratio is measured here, on one thread, and depends on the machine.
 
 One step = loss + backward + Adam step on a SmallCNN (width 16) and a batch of 64 shapes at 32 px; FLINT's step
 includes Φ, h and d. expl_consistency's step is ERM's, plus a reweighting pass shown as its cost per sample
@@ -14,6 +16,7 @@ from collections.abc import Callable
 import torch
 
 from timing import best_times  # perf/timing.py (the script's folder is on sys.path)
+from xaibench.flops import FlopCounter
 from xaibench.methods.base import TrainingContext
 from xaibench.methods.expl_consistency import ExplanationConsistency
 from xaibench.models.small_cnn import SmallCNN
@@ -39,12 +42,15 @@ def step_fn(name: str, batch) -> Callable[[], None]:
 
     def step() -> None:
         model.train()
-        loss = method.loss(model, batch, 1)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        method.train_step(model, batch, optimizer)  # as in training: FLOPs counted once, then reused
 
     return step
+
+
+def flops_of(fn: Callable[[], object]) -> int:
+    with FlopCounter() as counter:
+        fn()
+    return counter.total
 
 
 def main() -> None:
@@ -57,15 +63,18 @@ def main() -> None:
     batch = Shapes({"n_train": BATCH, "n_test": 4}).load("train", 0)
     erm = step_fn("erm", batch)
     print(f"one step = loss + backward + Adam; batch {BATCH}, small_cnn width 16, 1 thread; best of {REPEATS}")
-    print(f"{'method':<20} {'measured':>9}  declared")
+    erm_flops = flops_of(erm)
+    print(f"{'method':<20} {'time':>7} {'FLOPs':>7}  declared")
     for name in METHODS.names():
-        ours, base = best_times(step_fn(name, batch), erm, repeats=REPEATS)
-        print(f"{name:<20} {ours / base:>8.2f}x  {METHODS.get(name).cost}")
+        step = step_fn(name, batch)
+        ours, base = best_times(step, erm, repeats=REPEATS)
+        print(f"{name:<20} {ours / base:>6.2f}x {flops_of(step) / erm_flops:>6.2f}x  {METHODS.get(name).cost}")
     method = ExplanationConsistency()
     model = SmallCNN(SmallCNN.Config(), (1, 32, 32), 4)
-    ours, base = best_times(lambda: method.consistency_weights(model, batch, BATCH), erm, repeats=REPEATS)
-    print(f"{'  reweighting pass':<20} {ours / base:>8.2f}x  per {BATCH} samples "
-          f"(declared (n_steps + 2)x = {method.cfg.n_steps + 2}x forward-backward)")
+    reweight = lambda: method.consistency_weights(model, batch, BATCH)  # noqa: E731
+    ours, base = best_times(reweight, erm, repeats=REPEATS)
+    print(f"{'  reweighting pass':<20} {ours / base:>6.2f}x {flops_of(reweight) / erm_flops:>6.2f}x  per {BATCH} "
+          f"samples (declared (n_steps + 2)x = {method.cfg.n_steps + 2}x forward-backward)")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ RECORDS = [
 EXPECTED = """\
 # xaibench leaderboard
 
-Cells: mean ± half-width of the 95% t-interval over seeds. **Bold**: best in its column. †: differs from erm on the same architecture (two-sided paired t-test over seeds, p < 0.05, at least 3 seeds). Rank: mean of the row's ranks over the table's columns except cost (1 = best; ties share the mean rank; control rows not ranked). Train time ×ERM: training wall time over ERM's on the same task, architecture and seed. ↑ higher is better, ↓ lower is better.
+Cells: mean ± half-width of the 95% t-interval over seeds. **Bold**: best in its column. †: differs from erm on the same architecture (two-sided paired t-test over seeds, p < 0.05, at least 3 seeds). Rank: mean of the row's ranks over the table's columns except cost (1 = best; ties share the mean rank; control rows not ranked). Train FLOPs ×ERM: training FLOPs (counted, forward and backward, every pass a method makes) over ERM's on the same task, architecture and seed: the same on every machine (the training records also keep the wall and CPU times, which depend on the machine and its load). ↑ higher is better, ↓ lower is better.
 
 ## shapes (task v1), seeds 0, 1, 2
 
@@ -105,17 +105,31 @@ def test_two_configs_of_a_metric_never_share_a_column():
     assert "| Deletion(n\\_steps=10) ↓ |" in render_markdown(RECORDS + [other])
 
 
-def test_training_time_relative_to_erm_is_a_cost_column_outside_the_rank():
-    def training(method, seed, seconds):
-        return {"key": {"task": {"name": "shapes", "version": "1"}, "seed": seed, "data_seed": 0},
-                "labels": {"task": "shapes", "architecture": "small_cnn", "method": method}, "wall_time_s": seconds,
-                "code_version": "0.1.0+gabc", "versions": {"torch": "2.13.0"}, "suite": {"name": "s", "hash": "h1"}}
+def training(method, seed, seconds, flops=None):
+    return {"key": {"task": {"name": "shapes", "version": "1"}, "seed": seed, "data_seed": 0},
+            "labels": {"task": "shapes", "architecture": "small_cnn", "method": method}, "wall_time_s": seconds,
+            **({"flops": {"total": flops, "per_s": flops / seconds, "version": "1"}} if flops else {}),
+            "code_version": "0.1.0+gabc", "versions": {"torch": "2.13.0"}, "suite": {"name": "s", "hash": "h1"}}
 
-    runs = [training("erm", s, 2.0) for s in range(3)] + [training("sgt", s, t) for s, t in enumerate([6.0, 6.2, 5.8])]
+
+def test_training_flops_relative_to_erm_are_the_cost_column_outside_the_rank():
+    """Counted FLOPs, not wall times (sgt's 0.5 s on seed 1 changes nothing); bold and † as any column."""
+    runs = [training("erm", s, 2.0, 1000) for s in range(3)] + \
+        [training("sgt", s, t, f) for s, (t, f) in enumerate([(6.0, 2700), (1.0, 2900), (5.8, 2800)])]
     board = render_markdown(RECORDS, runs)
-    assert "| Method | Architecture | Accuracy ↑ | Train time ×ERM ↓ | Deletion ↓ | Rank |" in board
+    assert "| Method | Architecture | Accuracy ↑ | Train FLOPs ×ERM ↓ | Deletion ↓ | Rank |" in board
     assert "| erm | small\\_cnn | 0.850 ± 0.124 | **1.000 ± 0.000** | **0.300 ± 0.248** | 1.50 |" in board
-    assert "| sgt | small\\_cnn | **0.900 ± 0.124 †** | 3.000 ± 0.248 † | 0.607 ± 0.250 † | 1.50 |" in board
+    assert "| sgt | small\\_cnn | **0.900 ± 0.124 †** | 2.800 ± 0.248 † | 0.607 ± 0.250 † | 1.50 |" in board
+
+
+def test_a_store_without_flop_counts_shows_a_dash():
+    """Training records written before FLOPs were counted (or ERM's missing): – in the cost column, no crash."""
+    old = [training("erm", s, 2.0) for s in range(3)] + [training("sgt", s, 6.0) for s in range(3)]
+    mixed = old[:3] + [training("sgt", s, 6.0, 2700) for s in range(3)]
+    for runs in (old, mixed):
+        board = render_markdown(RECORDS, runs)
+        assert "| erm | small\\_cnn | 0.850 ± 0.124 | – | **0.300 ± 0.248** | 1.50 |" in board
+        assert "| sgt | small\\_cnn | **0.900 ± 0.124 †** | – | 0.607 ± 0.250 † | 1.50 |" in board
 
 
 def test_csv_has_the_same_cells_unrounded():

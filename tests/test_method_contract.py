@@ -90,3 +90,40 @@ def test_masks_only_for_methods_that_declare_them():
     check_training_method(method(loss))
     check_training_method(method(loss, requires_mask=True))
     assert seen == [False] * 4 + [True] * 4
+
+
+def test_check_rejects_an_own_fit_that_counts_no_flops():
+    def fit(self, model, train_data, budget):  # its own loop, without train_step
+        optimizer = torch.optim.Adam(model.parameters())
+        self.ctx.total_steps = 1
+        for batch in train_data.minibatches(8, self.ctx.generator):
+            optimizer.zero_grad()
+            ce(model, batch).backward()
+            optimizer.step()
+            self.ctx.step += 1
+        return model
+
+    with pytest.raises(MethodCheckError, match=r"no training FLOPs counted \(ctx\.flops = 0\)"):
+        check_training_method(method(lambda self, m, b, s: ce(m, b), fit=fit))
+
+
+def test_check_rejects_a_step_key_that_misses_varying_work():
+    """Extra forward passes on odd steps, under the default key (method, batch shape): counted once, it is wrong."""
+    def loss(self, m, b, s):
+        for _ in range(s % 2 * 3):
+            m(b.x)
+        return ce(m, b)
+
+    with pytest.raises(MethodCheckError, match=r"step_key gives \d+ training FLOPs, but \d+ counting every step"):
+        check_training_method(method(loss))
+    fixed = method(loss, step_key=lambda self, m, b, s: (TrainingMethod.step_key(self, m, b, s), s % 2))
+    assert check_training_method(fixed).flops > 0
+
+
+def test_explanation_consistency_names_its_reweighting_steps():
+    from xaibench.methods.expl_consistency import ExplanationConsistency
+
+    shapes_only = type("ShapesOnly", (ExplanationConsistency,), {"step_key": TrainingMethod.step_key})
+    with pytest.raises(MethodCheckError, match="step_key gives"):
+        check_training_method(shapes_only)
+    assert check_training_method(ExplanationConsistency).flops > 0

@@ -395,6 +395,15 @@ def test_flint_posthoc_reproduces_the_erm_model_bitwise_and_keeps_it_frozen():
     assert not torch.equal(fresh.state_dict()["xaibench_aux.flint.d.0.weight"], state["xaibench_aux.flint.d.0.weight"])
 
 
+def test_flint_counts_its_networks_and_posthoc_counts_its_erm_run():
+    erm, flint, posthoc = ERM(), FLINT(), FLINTPosthoc()
+    for method in (erm, flint, posthoc):
+        train(method)
+    assert flint.ctx.flops > erm.ctx.flops  # Φ, h and d beside f's forward and backward
+    # the ERM run, then Φ, h and d on the frozen f: no backward through f, so less than FLINT's joint step
+    assert erm.ctx.flops < posthoc.ctx.flops < erm.ctx.flops + flint.ctx.flops
+
+
 def test_attaching_flint_leaves_the_global_rng_alone():
     """f's dropout draws from the global RNG: the posthoc ERM phase must see the same stream as the erm cell."""
     model = tiny_model()

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from test_run import TINY
+from test_run import TINY, flop_counts
 
 
 def values(results):
@@ -18,7 +18,9 @@ def command(suite, results):
 
 
 def test_sigkill_at_random_points_then_resume_equals_uninterrupted(write_suite, tmp_path):
-    suite = write_suite(TINY.replace("seeds: [0, 1]", "seeds: [0, 1, 2, 3]"))  # 4 models, 36 records
+    # 6 models, 54 records; with SGT, so that the cost column (training FLOPs over ERM's) is compared too
+    suite = write_suite(TINY.replace("seeds: [0, 1]", "seeds: [0, 1, 2]")
+                        .replace("methods: [erm]", "methods: [erm, sgt]"))
     reference = tmp_path / "reference"
     start = time.monotonic()
     subprocess.run(command(suite, reference), check=True, capture_output=True)
@@ -38,11 +40,13 @@ def test_sigkill_at_random_points_then_resume_equals_uninterrupted(write_suite, 
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         seen.append(len(values(results)))
-    assert 0 < seen[0] < 36, f"the first kill should land mid-run: {seen}"
+    assert 0 < seen[0] < 54, f"the first kill should land mid-run: {seen}"
 
     partial = values(results)
     resumed = subprocess.run(command(suite, results), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert f"skipped {len(partial)} finished cells" in resumed.stdout
     assert values(results) == values(reference)  # nothing lost, nothing duplicated, identical values
-    assert (results / "LEADERBOARD.md").read_text() == (reference / "LEADERBOARD.md").read_text()
+    assert flop_counts(results) == flop_counts(reference) != {}
+    board = (results / "LEADERBOARD.md").read_text()
+    assert board == (reference / "LEADERBOARD.md").read_text() and "Train FLOPs ×ERM ↓" in board

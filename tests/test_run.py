@@ -37,6 +37,11 @@ class Flaky(TrainingMethod):
 '''
 
 
+def flop_counts(results):
+    """Each trained model's training FLOPs, by training-record file."""
+    return {p.name: json.loads(p.read_text())["flops"]["total"] for p in (results / "training").glob("*.json")}
+
+
 def snapshot(results):
     return {p.relative_to(results): (p.stat().st_mtime_ns, p.read_bytes()) for p in results.rglob("*") if p.is_file()}
 
@@ -47,7 +52,7 @@ def test_run_then_rerun_computes_nothing(write_suite, tmp_path):
     assert first.returncode == 0, first.stderr
     assert "trained 2 models, wrote 18 records" in first.stdout  # 2 seeds x (accuracy + 2 explainers x 4)
     board = (results / "LEADERBOARD.md").read_text()
-    assert "| erm | small\\_cnn(width=4) |" in board and "### grad\\_cam" in board and "Pointing game ↑" in board
+    assert "| erm | small\\_cnn(width=4) |" in board and "### grad\\_cam" in board and "Pointing game v2 ↑" in board
     assert "Deletion AUC v3 ↓" in board and "Suite: tiny (" in board
     records = [json.loads(p.read_text()) for p in (results / "records").glob("*.json")]
     assert len(records) == 18 and all(r["n"] + r["n_excluded"] == (64 if r["metric"]["name"] == "accuracy" else 16)
@@ -59,6 +64,11 @@ def test_run_then_rerun_computes_nothing(write_suite, tmp_path):
     for r in records + trained:
         assert r["machine"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability() and r["threads"] >= 1
         assert r["machine"]["processor"] and r["machine"]["blas"] and r["machine"]["onednn"]
+    flops = trained[0]["flops"]  # counted: an int, the same for both seeds (the same shapes)
+    assert isinstance(flops["total"], int) and flops["total"] > 0 and flops["version"] == "1"
+    assert [t["flops"]["total"] for t in trained] == [flops["total"]] * 2
+    assert flops["per_s"] == flops["total"] / trained[0]["wall_time_s"] and trained[0]["cpu_time_s"] > 0
+    assert "| erm | small\\_cnn(width=4) | " in board and "Train FLOPs ×ERM ↓" in board
 
     before = snapshot(results)
     second = run_cli("run", str(suite), "--results", str(results), "--quiet")

@@ -1,7 +1,9 @@
 """`TrainingMethod`: the plugin point. A method is a typed Config plus a loss (or its own fit)."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Hashable
 from typing import ClassVar
 
 import torch
@@ -10,6 +12,7 @@ from torch import nn
 from xaibench.batch import Batch
 from xaibench.budget import Budget
 from xaibench.component import Component
+from xaibench.flops import FlopCounter
 
 
 @dataclasses.dataclass
@@ -23,6 +26,8 @@ class TrainingContext:
     cam_layer: str | None = None
     flint_layers: tuple[str, ...] = ()
     normalization: nn.Module | None = None
+    flops: int = 0  # training FLOPs so far, forward and backward, every pass of the method (xaibench.flops)
+    flop_cache: dict[Hashable, int] = dataclasses.field(default_factory=dict)  # step_key -> one step's FLOPs
 
     @property
     def progress(self) -> float:
@@ -75,9 +80,31 @@ class TrainingMethod(Component):
         for _ in range(budget.epochs):
             for batch in train_data.minibatches(budget.batch_size, ctx.generator):
                 model.train()
-                loss = self.loss(model, batch.to(ctx.device), ctx.step)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                ctx.step += 1
+                self.train_step(model, batch.to(ctx.device), optimizer)
         return model
+
+    def step_key(self, model: nn.Module, batch: Batch, step: int) -> Hashable | None:
+        """Everything that decides the FLOPs of step ``step``: steps with one key do the same work, so it is
+        counted once and reused. Default: the method and the batch's shape (the last batch may be smaller), or
+        None (count this step) on an architecture whose work depends on the data (``flops_depend_on_data``).
+        A method whose per-step work changes otherwise (a pass every few epochs) adds that to the key."""
+        if getattr(model, "flops_depend_on_data", False):
+            return None
+        return type(self), tuple(batch.x.shape)
+
+    def train_step(self, model: nn.Module, batch: Batch, optimizer: torch.optim.Optimizer) -> None:
+        """One optimizer step (``loss``, backward, update); its FLOPs, with every extra pass ``loss`` makes, are
+        added to ``ctx.flops``. A method with its own ``fit`` calls this for each step so that its cost is counted."""
+        ctx = self.ctx
+        key = self.step_key(model, batch, ctx.step)
+        known = key is not None and key in ctx.flop_cache
+        with contextlib.nullcontext() if known else FlopCounter() as counter:
+            loss = self.loss(model, batch, ctx.step)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        flops = ctx.flop_cache[key] if known else counter.total
+        if key is not None:
+            ctx.flop_cache[key] = flops
+        ctx.flops += flops
+        ctx.step += 1

@@ -3,6 +3,7 @@ under a background-only adversarial perturbation (TRAINING_METHODS.md §5)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Hashable
 from typing import Literal
 
 import torch
@@ -194,10 +195,19 @@ class ExplanationConsistency(TrainingMethod):
         finally:
             self._data = None  # do not keep the training set alive
 
+    def reweights(self, step: int) -> bool:
+        """Whether step ``step`` starts with a reweighting pass (the start of each due epoch, inside fit)."""
+        if self._data is None:
+            return False
+        epoch, offset = divmod(step, self._steps_per_epoch)
+        return offset == 0 and epoch >= self._warmup and (epoch - self._warmup) % self.cfg.update_every == 0
+
+    def step_key(self, model: nn.Module, batch: Batch, step: int) -> Hashable | None:
+        key = super().step_key(model, batch, step)  # a reweighting step does a pass over the whole training set
+        return None if key is None else (*key, self.reweights(step))
+
     def loss(self, model: nn.Module, batch: Batch, step: int) -> torch.Tensor:
-        if self._data is not None:  # inside fit: reweight at the start of each due epoch
-            epoch, offset = divmod(step, self._steps_per_epoch)
-            if offset == 0 and epoch >= self._warmup and (epoch - self._warmup) % self.cfg.update_every == 0:
-                self.weights = self.consistency_weights(model, self._data, self._batch_size)
+        if self.reweights(step):
+            self.weights = self.consistency_weights(model, self._data, self._batch_size)
         ce = F.cross_entropy(model(batch.x), batch.y, reduction="none")
         return (ce if self.weights is None else self.weights[batch.index] * ce).mean()

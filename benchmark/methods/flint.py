@@ -307,11 +307,7 @@ class FLINT(TrainingMethod):
                 if restart and ctx.progress >= restart[0]:
                     optimizer, restart = torch.optim.Adam(params, lr=restart[1]), None
                 self._train_mode(model)
-                loss = self.loss(model, batch.to(ctx.device), ctx.step)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                ctx.step += 1
+                self.train_step(model, batch.to(ctx.device), optimizer)
 
 
 @METHODS.register

@@ -28,7 +28,9 @@ class Architecture(Component, nn.Module):
 
     Class metadata declares ``modality``, ``cam_layer`` (the module whose output Grad-CAM reads,
     a path for ``get_submodule``), ``flint_layers``, ``embedding_layer`` (text models: where
-    attributions are taken) and ``lrp_supported``. The constructor is the typed factory:
+    attributions are taken), ``lrp_supported`` and ``flops_depend_on_data`` (a batch's work depends on more
+    than its shape, e.g. packed sequences: training then counts every step's FLOPs, not one step per shape).
+    The constructor is the typed factory:
     ``Arch(config, input_shape, num_classes, mean=..., std=..., vocab_size=...)``, where mean and std
     are the per-channel training statistics (images, time series) and vocab_size is for text.
     """
@@ -38,6 +40,7 @@ class Architecture(Component, nn.Module):
     flint_layers: ClassVar[tuple[str, ...]] = ()
     embedding_layer: ClassVar[str | None] = None
     lrp_supported: ClassVar[bool] = False
+    flops_depend_on_data: ClassVar[bool] = False
 
     def __init__(self, config: object, input_shape: tuple[int, ...], num_classes: int, *,
                  mean: Sequence[float] | None = None, std: Sequence[float] | None = None,

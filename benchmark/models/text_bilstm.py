@@ -37,6 +37,7 @@ class TextBiLSTM(Architecture):
     modality = "text"
     embedding_layer = "embedding"
     lrp_supported = False  # captum's LRP has no rule for LSTM
+    flops_depend_on_data = True  # packed sequences: the LSTM's work follows the texts' lengths
 
     @dataclasses.dataclass(frozen=True)
     class Config:
