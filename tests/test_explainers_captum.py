@@ -21,7 +21,7 @@ from xaibench.metrics.explainers.saliency import Saliency
 from xaibench.metrics.explainers.smoothgrad import SmoothGrad
 from xaibench.metrics.functional.maps import index_generator
 from xaibench.models.small_cnn import SmallCNN
-from conftest import explain
+from xaibench.testing import explain
 
 
 pytestmark = pytest.mark.usefixtures("deterministic")

@@ -11,7 +11,7 @@ from xaibench.metrics.explainers.input_x_gradient import InputXGradient
 from xaibench.metrics.explainers.rectgrad import NoBiasRectGrad, RectGrad, percentile
 from xaibench.metrics.explainers.saliency import Saliency
 from xaibench.models.small_cnn import SmallCNN
-from conftest import explain
+from xaibench.testing import explain
 
 
 pytestmark = pytest.mark.usefixtures("deterministic")
