@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any
+from typing import Any
 
 import torch
 from torch import nn
 
 from xaibench.models.base import Architecture
-from xaibench.models.ts_transformer import encoder, masked_mean, sinusoidal_positions
-from xaibench.ranges import PositiveInt, Range
+from xaibench.models.ts_transformer import TimeSeriesTransformer, encoder, masked_mean, sinusoidal_positions
+from xaibench.ranges import PositiveInt
 from xaibench.registries import ARCHITECTURES
 
 
@@ -29,15 +29,8 @@ class TextTransformer(Architecture):
     lrp_supported = False  # captum's LRP has no rule for attention or LayerNorm
 
     @dataclasses.dataclass(frozen=True)
-    class Config:
+    class Config(TimeSeriesTransformer.Config):  # the same encoder settings, a wider default
         dim: PositiveInt = 64
-        heads: PositiveInt = 4
-        layers: PositiveInt = 2
-        dropout: Annotated[float, Range(ge=0, lt=1)] = 0.1
-
-        def __post_init__(self) -> None:
-            if self.heads < 1 or self.dim % self.heads:
-                raise ValueError(f"dim={self.dim} is not divisible by heads={self.heads}")
 
     def __init__(self, config: Config, input_shape: tuple[int, ...], num_classes: int, **data: Any):
         super().__init__(config, input_shape, num_classes, **data)
