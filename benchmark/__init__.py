@@ -19,7 +19,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 _PUBLIC = {
     "Batch": "xaibench.batch",
     "Budget": "xaibench.budget",
-    "Registry": "xaibench.registry",
+    "Registry": "xaibench.registries",
     "TASKS": "xaibench.registries",
     "ARCHITECTURES": "xaibench.registries",
     "METHODS": "xaibench.registries",

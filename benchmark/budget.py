@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from xaibench.ranges import NonNegativeFloat, PositiveFloat, PositiveInt
+
 
 @dataclasses.dataclass(frozen=True)
 class Budget:
@@ -12,7 +14,7 @@ class Budget:
     64
     """
 
-    epochs: int = 5
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.0
+    epochs: PositiveInt = 5
+    batch_size: PositiveInt = 64
+    lr: PositiveFloat = 1e-3
+    weight_decay: NonNegativeFloat = 0.0

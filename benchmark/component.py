@@ -7,9 +7,10 @@ import json
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 from .errors import ConfigError, did_you_mean
+from .ranges import Range, check_finite
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,7 +22,8 @@ class Component:
     """Base of tasks, architectures, training methods, explainers and metrics.
 
     Subclasses set ``name`` and ``version`` and may declare a frozen dataclass ``Config``;
-    ``parse_config`` turns a params dict from a suite into it, rejecting unknown keys and wrong types.
+    ``parse_config`` turns a params dict from a suite into it, rejecting unknown keys, wrong types and values
+    outside a field's declared range (`xaibench.ranges`).
 
     >>> import dataclasses
     >>> class Widget(Component):
@@ -43,9 +45,12 @@ class Component:
 
     @classmethod
     def make_config(cls, config: Any = None) -> Any:
-        """A ``Config`` from None (the defaults), a params mapping, or a ready ``Config``."""
+        """A ``Config`` from None (the defaults), a params mapping, or a ready ``Config`` (checked the same way)."""
         if config is None or isinstance(config, Mapping):
             return cls.parse_config(config or {})
+        if dataclasses.is_dataclass(config) and not isinstance(config, type):
+            parse_config(type(config), {f.name: getattr(config, f.name) for f in dataclasses.fields(config)},
+                         f"{cls.name or cls.__name__}: params")
         return config
 
     @classmethod
@@ -61,7 +66,7 @@ def parse_config(config_cls: type, params: Mapping[str, Any], where: str = "para
     if not isinstance(params, Mapping):
         raise ConfigError(f"{where}: expected a mapping of parameters, got {type(params).__name__} {params!r}")
     fields = {f.name: f for f in dataclasses.fields(config_cls)}
-    hints = typing.get_type_hints(config_cls)
+    hints = typing.get_type_hints(config_cls, include_extras=True)
     values = {}
     for key, value in params.items():
         if key not in fields:
@@ -76,6 +81,12 @@ def parse_config(config_cls: type, params: Mapping[str, Any], where: str = "para
 def _coerce(value: Any, hint: Any, where: str) -> Any:
     origin, args = get_origin(hint), get_args(hint)
     if hint is Any:
+        return value
+    if origin is Annotated:  # a declared range (xaibench.ranges) on a number
+        value = _coerce(value, args[0], where)
+        for bound in hint.__metadata__:
+            if isinstance(bound, Range):
+                bound.check(value, where)
         return value
     if origin is Literal:
         if value in args:
@@ -96,7 +107,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected a list, got {type(value).__name__} {value!r}")
         item = args[0] if args else Any
         return origin(_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value))
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        check_finite(value, where)
         return float(value)
     if hint in (int, float, str, bool):
         if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):

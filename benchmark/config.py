@@ -14,6 +14,7 @@ from xaibench.budget import Budget
 from xaibench.component import config_dict, config_hash, parse_config, stable_hash
 from xaibench.errors import ConfigError, DataUnavailableError, UnknownNameError, did_you_mean
 from xaibench.plugins import load_plugin_file
+from xaibench.ranges import PositiveInt
 from xaibench.registries import REGISTRIES
 
 SUITES_DIR = Path(__file__).parent / "suites"
@@ -26,8 +27,8 @@ TOP_LEVEL_KEYS = ("include", "name", "description", "seeds", "data_seed", "budge
 class Evaluation:
     """How models are scored: explanation metrics use the first ``n_samples`` test samples."""
 
-    n_samples: int = 256
-    batch_size: int = 128
+    n_samples: PositiveInt = 256
+    batch_size: PositiveInt = 128
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,11 +133,11 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
     if not parts:
         raise ConfigError(f"{src}: tasks: no task has its data available ({'; '.join(skipped)})")
     seeds = raw.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(type(s) is int for s in seeds):
-        raise ConfigError(f"{src}: seeds: expected a non-empty list of integers, got {seeds!r}")
+    if not isinstance(seeds, list) or not seeds or not all(type(s) is int and s >= 0 for s in seeds):
+        raise ConfigError(f"{src}: seeds: expected a non-empty list of integers >= 0, got {seeds!r}")
     data_seed = raw.get("data_seed", 0)
-    if type(data_seed) is not int:
-        raise ConfigError(f"{src}: data_seed: expected an integer, got {data_seed!r}")
+    if type(data_seed) is not int or data_seed < 0:
+        raise ConfigError(f"{src}: data_seed: expected an integer >= 0, got {data_seed!r}")
     budget = dict(raw.get("budget") or {})
     parse_config(Budget, budget, f"{src}: budget")
     evaluation = parse_config(Evaluation, raw.get("evaluation") or {}, f"{src}: evaluation")

@@ -15,6 +15,7 @@ from xaibench.metrics.functional.confidence import (average_drop, average_gain, 
 from xaibench.metrics.functional.maps import Pooling
 from xaibench.metrics.functional.faithfulness import Start, Substrate
 from xaibench.metrics.last_call import LastCall
+from xaibench.ranges import PositiveInt, Seed
 from xaibench.registries import METRICS
 
 
@@ -46,12 +47,12 @@ class DeletionAUC(Metric):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        n_steps: int = 100
+        n_steps: PositiveInt = 100
         substrate: Substrate = "zeros"
         mean: tuple[float, ...] | None = None  # per-channel pixel-space mean; None = the model's normalization mean
         pooling: Pooling = "sum,abs"
-        eval_batch_size: int = 256
-        tie_seed: int = 0
+        eval_batch_size: PositiveInt = 256
+        tie_seed: Seed = 0
 
     def curves(self, model: nn.Module, batch: Batch, attributions: torch.Tensor,
                target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,11 +88,11 @@ class InsertionAUC(Metric):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        n_steps: int = 100
+        n_steps: PositiveInt = 100
         start: Start = "blur"
         pooling: Pooling = "sum,abs"
-        eval_batch_size: int = 256
-        tie_seed: int = 0
+        eval_batch_size: PositiveInt = 256
+        tie_seed: Seed = 0
 
     def curves(self, model: nn.Module, batch: Batch, attributions: torch.Tensor,
                target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -120,7 +121,7 @@ class _ConfidenceMetric(Metric):
     @dataclasses.dataclass(frozen=True)
     class Config:
         pooling: Pooling = "sum,abs"
-        eval_batch_size: int = 256
+        eval_batch_size: PositiveInt = 256
 
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                 target: torch.Tensor) -> torch.Tensor:

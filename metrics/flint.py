@@ -6,6 +6,7 @@ They read the model's FLINT networks (``flint`` or ``flint_posthoc``); on any ot
 from __future__ import annotations
 
 import dataclasses
+from typing import Annotated
 
 import torch
 from torch import nn
@@ -13,6 +14,7 @@ from torch import nn
 from xaibench.batch import Batch
 from xaibench.methods.flint import flint_forward, flint_nets, relevance
 from xaibench.metrics.base import Metric
+from xaibench.ranges import Range
 from xaibench.registries import METRICS
 
 CHUNK = 256  # predictive metrics receive the whole test split: bound memory
@@ -109,11 +111,7 @@ class FlintConciseness(FlintMetric):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        tau: float = 2.0  # the notebook reports τ = 1.5, 2, 2.5, 3, 4, 5
-
-        def __post_init__(self) -> None:
-            if self.tau <= 1:
-                raise ValueError(f"tau={self.tau}: must be > 1 (the threshold is 1/τ on relevances in [0, 1])")
+        tau: Annotated[float, Range(gt=1)] = 2.0  # the threshold is 1/τ on relevances in [0, 1]; the notebook: 1.5-5
 
     def score(self, model: nn.Module, batch: Batch, logits: torch.Tensor, interpreter: torch.Tensor,
               attributes: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,7 @@ from xaibench.metrics.base import Metric
 from xaibench.metrics.functional.input_bias import (intensity_correlation, mean_shift_delta, mean_shift_maps,
                                                     mean_shift_rank_correlation)
 from xaibench.metrics.functional.maps import Pooling
+from xaibench.ranges import NonNegativeInt
 from xaibench.registries import METRICS
 
 
@@ -106,7 +107,7 @@ class IntensityCorrelation(Metric):
     class Config:
         pooling: Pooling = "sum,abs"
         relative: bool = False  # RMA instead of absolute mass: hides the bias (⊙x maps are 0 off-object)
-        positive_class: int = 1
+        positive_class: NonNegativeInt = 1
 
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                 target: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,7 @@ from xaibench.metrics.base import Metric
 from xaibench.metrics.functional.localization import (energy_pointing_game, pixel_roc_auc, pointing_game,
                                                       relevance_mass_accuracy, relevance_rank_accuracy, top_k_iou)
 from xaibench.metrics.functional.maps import Pooling
+from xaibench.ranges import Fraction, NonNegativeFloat, Seed
 from xaibench.registries import METRICS
 
 
@@ -42,9 +43,9 @@ class PointingGame(Metric):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        tolerance: float | None = None  # px; None = 0 if min(H, W) < 64, else 15 (TorchRay)
+        tolerance: NonNegativeFloat | None = None  # px; None = 0 if min(H, W) < 64, else 15 (TorchRay)
         pooling: Pooling = "sum,abs"
-        tie_seed: int = 0
+        tie_seed: Seed = 0
 
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                 target: torch.Tensor) -> torch.Tensor:
@@ -153,7 +154,7 @@ class RelevanceRankAccuracy(Metric):
     @dataclasses.dataclass(frozen=True)
     class Config:
         pooling: Pooling = "sum,abs"
-        tie_seed: int = 0
+        tie_seed: Seed = 0
 
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                 target: torch.Tensor) -> torch.Tensor:
@@ -206,9 +207,9 @@ class TopKIoU(Metric):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        fraction: float | None = None  # k = ⌊fraction · HW⌋ instead of |M|
+        fraction: Fraction | None = None  # k = ⌊fraction · HW⌋ instead of |M|
         pooling: Pooling = "sum,abs"
-        tie_seed: int = 0
+        tie_seed: Seed = 0
 
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                 target: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ from xaibench.batch import Batch
 from xaibench.metrics.base import Metric, curve_details
 from xaibench.metrics.functional.masked_accuracy import FRACTIONS, masked_accuracy_curve
 from xaibench.metrics.functional.roar import normalized_area
+from xaibench.ranges import PositiveInt, Seed, UnitInterval, check_increasing
 from xaibench.registries import METRICS
 
 
@@ -34,9 +35,12 @@ class MaskedAccuracy(Metric):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        fractions: tuple[float, ...] = FRACTIONS
-        tie_seed: int = 0
-        eval_batch_size: int = 256
+        fractions: tuple[UnitInterval, ...] = FRACTIONS
+        tie_seed: Seed = 0
+        eval_batch_size: PositiveInt = 256
+
+        def __post_init__(self) -> None:
+            check_increasing(self.fractions, "fractions")  # the area is normalized by the span
 
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                 target: torch.Tensor) -> torch.Tensor:

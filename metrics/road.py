@@ -16,6 +16,7 @@ from xaibench.metrics.base import Metric, curve_details
 from xaibench.metrics.functional.maps import Pooling
 from xaibench.metrics.last_call import LastCall
 from xaibench.metrics.functional.road import PERCENTAGES, RoadCurves, road_auc, road_combined, road_curves
+from xaibench.ranges import NonNegativeFloat, OpenFraction, PositiveInt, Seed, check_increasing
 from xaibench.registries import METRICS
 
 CURVES: LastCall[RoadCurves] = LastCall()  # shared by the three metrics
@@ -25,23 +26,17 @@ CURVES: LastCall[RoadCurves] = LastCall()  # shared by the three metrics
 class RoadConfig:
     """Parameters shared by the three ROAD metrics."""
 
-    percentages: tuple[float, ...] = PERCENTAGES  # fractions p removed; AUC = trapezoid / (p_max - p_min)
+    percentages: tuple[OpenFraction, ...] = PERCENTAGES  # fractions p removed; AUC = trapezoid / (p_max - p_min)
     pooling: Pooling = "sum,abs"  # "sum" = the official signed channel sum
-    noise_std: float = 0.01
-    seed: int = 0  # imputation noise, per (seed, dataset index)
+    noise_std: NonNegativeFloat = 0.01
+    seed: Seed = 0  # imputation noise, per (seed, dataset index)
     score: Literal["prob", "accuracy"] = "prob"  # p_c, or 1[argmax = acc_target]
     acc_target: Literal["label", "prediction"] = "label"
-    eval_batch_size: int = 256
-    tie_seed: int = 0
+    eval_batch_size: PositiveInt = 256
+    tie_seed: Seed = 0
 
     def __post_init__(self) -> None:
-        p = self.percentages
-        if len(p) < 2 or any(not 0 < q < 1 for q in p) or list(p) != sorted(set(p)):
-            raise ValueError(f"percentages={list(p)}: need at least two increasing fractions in (0, 1)")
-        if self.noise_std < 0:
-            raise ValueError(f"noise_std={self.noise_std}: must be >= 0")
-        if self.eval_batch_size < 1:
-            raise ValueError(f"eval_batch_size={self.eval_batch_size}: must be >= 1")
+        check_increasing(self.percentages, "percentages")
 
 
 class _Road(Metric):

@@ -16,6 +16,7 @@ from xaibench.metrics.base import Metric, curve_details
 from xaibench.metrics.functional.maps import Pooling
 from xaibench.metrics.functional.roar import (FRACTIONS, Mode, RankUnit, normalized_area, random_removal_mask,
                                               remove, removal_mask)
+from xaibench.ranges import OpenFraction, Seed, check_increasing
 from xaibench.registries import METRICS
 
 if TYPE_CHECKING:
@@ -31,17 +32,15 @@ class _RemoveAndRetrain(Metric):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        fractions: tuple[float, ...] = FRACTIONS  # fractions removed
+        fractions: tuple[OpenFraction, ...] = FRACTIONS  # fractions removed
         rank_unit: RankUnit = "pixel"  # "value": rank C·H·W entries, as the reference code
         squared: bool = False  # with rank_unit="value": rank squared attributions
         pooling: Pooling = "sum,abs"  # with rank_unit="pixel"
-        tie_seed: int = 0
-        random_seed: int = 0  # the random baseline's draws
+        tie_seed: Seed = 0
+        random_seed: Seed = 0  # the random baseline's draws
 
         def __post_init__(self) -> None:
-            f = self.fractions
-            if len(f) < 2 or any(not 0 < a < b <= 1 for a, b in zip(f, f[1:])) or not 0 < f[0]:
-                raise ValueError(f"fractions={list(f)}: need at least two increasing fractions in (0, 1]")
+            check_increasing(self.fractions, "fractions")
 
     def runs(self) -> list[tuple[Mode, float]]:
         """The retrained models this metric needs: (mode, fraction), the random baseline's included."""

@@ -10,6 +10,7 @@ from xaibench.batch import Batch
 from xaibench.metrics.base import Metric
 from xaibench.metrics.functional.maps import Pooling
 from xaibench.metrics.functional.sanity import mprt_curve
+from xaibench.ranges import Seed
 from xaibench.registries import METRICS
 
 MPRT_PASS_THRESHOLD = 0.5  # pass iff the mean ρ after full randomization is below this [D]
@@ -42,7 +43,7 @@ class MPRT(Metric):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        seed: int = 0
+        seed: Seed = 0
         pooling: Pooling = "sum,abs"
 
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,

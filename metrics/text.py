@@ -15,6 +15,7 @@ from xaibench.metrics.base import Metric
 from xaibench.metrics.functional import text as F
 from xaibench.metrics.functional.maps import Pooling
 from xaibench.metrics.localization import _mask
+from xaibench.ranges import Fraction, PositiveInt, Seed
 from xaibench.registries import METRICS
 
 
@@ -27,12 +28,12 @@ class _ErasureMetric(Metric):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        bins: tuple[float, ...] = F.BINS  # fractions b of the document's tokens: k_b = max(1, ⌈b·L⌉)
-        mask_token: int | None = None  # None deletes tokens and re-pads; an id (e.g. unk = 1) replaces them
+        bins: tuple[Fraction, ...] = F.BINS  # fractions b of the document's tokens: k_b = max(1, ⌈b·L⌉)
+        mask_token: PositiveInt | None = None  # None deletes tokens and re-pads; an id (e.g. unk = 1) replaces them
         aopc_norm: F.AopcNorm = "bins"  # "eraser": the ERASER paper's 1/(|B|+1) with a k = 0 term
         pooling: Pooling = "sum,abs"
-        eval_batch_size: int = 256
-        tie_seed: int = 0
+        eval_batch_size: PositiveInt = 256
+        tie_seed: Seed = 0
 
         def __post_init__(self) -> None:
             F.check_erasure_params(self.mask_token, self.bins, self.aopc_norm)

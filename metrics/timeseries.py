@@ -14,6 +14,7 @@ from xaibench.batch import Batch
 from xaibench.metrics.base import Metric
 from xaibench.metrics.functional import timeseries as F
 from xaibench.metrics.localization import _mask
+from xaibench.ranges import Seed
 from xaibench.registries import METRICS
 
 
@@ -28,7 +29,7 @@ class _SaliencyAreaMetric(Metric):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        tie_seed: int = 0
+        tie_seed: Seed = 0
 
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                 target: torch.Tensor) -> torch.Tensor:

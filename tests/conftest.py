@@ -32,30 +32,6 @@ def write_suite(tmp_path):
     return write
 
 
-# A small input shape per modality, for tests that build every registered architecture.
-EXAMPLE_SHAPES = {"image": (1, 32, 32), "time_series": (3, 40), "text": (16,)}
-EXAMPLE_VOCAB = 50
-
-
-def example_model(arch_name: str, num_classes: int = 4, seed: int = 0):
-    """Build a registered architecture on a small input of its modality: (model, x)."""
-    import torch
-
-    from xaibench.registries import ARCHITECTURES
-
-    cls = ARCHITECTURES.get(arch_name)
-    shape = EXAMPLE_SHAPES[cls.modality]
-    torch.manual_seed(seed)
-    if cls.modality == "text":
-        model = cls(cls.make_config(), shape, num_classes, vocab_size=EXAMPLE_VOCAB)
-        x = torch.randint(1, EXAMPLE_VOCAB, (6, *shape), generator=torch.Generator().manual_seed(seed))
-        x[:, -3:] = 0  # padding at the end
-    else:
-        model = cls(cls.make_config(), shape, num_classes)
-        x = torch.rand(6, *shape, generator=torch.Generator().manual_seed(seed))
-    return model, x
-
-
 @pytest.fixture
 def deterministic():
     """Deterministic kernels and a fixed global seed for one test (explainer tests use it for every test)."""
@@ -68,34 +44,10 @@ def deterministic():
     torch.use_deterministic_algorithms(enabled)
 
 
-def explain(cls: type, model, x, target, config: object = None, index=None):
-    """One explainer call inside its ``with`` block."""
-    with cls(model, config) as e:
-        return e.explain(x, target, index=index)
-
-
 @pytest.fixture
 def one_thread():
     """Tiny tensors: one intra-op thread avoids thread-pool stalls on a busy 2-core runner (10-100x)."""
-    import torch
+    from xaibench.testing import one_thread
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def const_model(logits: list[float]):
-    """A model whose logits ignore the input: p_c is the softmax of ``logits`` for every sample."""
-    import torch
-    from torch import nn
-
-    class ConstModel(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.logits = nn.Parameter(torch.tensor(logits))
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.logits.expand(len(x), -1)
-
-    return ConstModel()
+    with one_thread():
+        yield

@@ -1,5 +1,6 @@
-"""The architecture contract (models/base.py, EXPLAINERS.md §0), checked for every registered architecture,
-and every architecture on every available task of its modality."""
+"""The architecture contract (models/base.py, EXPLAINERS.md §0) for every registered architecture, through the
+plugin self-check `xaibench.testing.check_architecture`; every architecture on every available task of its
+modality; the built-ins against their references; and the check itself: each broken rule is found and named."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,18 +9,19 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
-from conftest import example_model
-from xaibench.errors import ConfigError, DataUnavailableError
-from xaibench.metrics.explainers.base import check_relu_modules
-from xaibench.registries import ARCHITECTURES, TASKS
+from conftest import REPO
 from xaibench.cell import model_inputs
+from xaibench.errors import ConfigError, DataUnavailableError
+from xaibench.models.base import Architecture
+from xaibench.plugins import load_plugin_file
+from xaibench.registries import ARCHITECTURES, TASKS
+from xaibench.testing import CheckError, check_architecture
+from xaibench.testing.architecture import relu_violations
 
+load_plugin_file(str(REPO / "examples" / "tiny_convnet.py"))  # the plugin example is checked like the rest
 NAMES = ARCHITECTURES.names()
 IMAGE_NAMES = [n for n in NAMES if ARCHITECTURES.get(n).modality == "image"]
-FEATURE_MAP_NDIM = {"image": 4, "time_series": 3}  # N x C x H x W, N x F x T
-RELU_FUNCTIONS = {F.relu, F.relu_, torch.relu, torch.relu_, torch.Tensor.relu, torch.Tensor.relu_}
 SMALL_TASK_PARAMS = {"n_train": 16, "n_test": 16}
 
 
@@ -34,16 +36,10 @@ def deterministic_single_thread():
     torch.set_num_threads(threads)
 
 
-class CountReluCalls(TorchFunctionMode):
-    """Counts relu calls at the torch-function level (nn.ReLU makes exactly one, through F.relu)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        self.count += func in RELU_FUNCTIONS
-        return func(*args, **(kwargs or {}))
+@pytest.mark.parametrize("name", NAMES)
+def test_every_architecture_passes_its_check(name):
+    report = check_architecture(ARCHITECTURES.get(name))
+    assert report.architecture == name and report.parameters > 0
 
 
 def record_outputs(model: nn.Module, paths: list[str]) -> tuple[dict[str, object], list]:
@@ -53,114 +49,6 @@ def record_outputs(model: nn.Module, paths: list[str]) -> tuple[dict[str, object
                for p in paths]
     return outputs, handles
 
-
-def relu_violations(model: nn.Module, x: torch.Tensor) -> list[str]:
-    """ReLU modules run more than once per forward, and relus called as functions rather than through nn.ReLU."""
-    calls: dict[str, int] = {}
-    handles = [m.register_forward_hook(lambda m, i, o, n=n: calls.__setitem__(n, calls.get(n, 0) + 1))
-               for n, m in model.named_modules() if isinstance(m, nn.ReLU)]
-    try:
-        with CountReluCalls() as counter:
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    found = [f"ReLU '{n}' runs {c} times per forward" for n, c in calls.items() if c != 1]
-    if counter.count != sum(calls.values()):
-        found.append(f"{counter.count - sum(calls.values())} relu calls outside nn.ReLU modules")
-    return found
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_forward_gives_float_logits(name):
-    model, x = example_model(name, num_classes=4)
-    logits = model(x)
-    assert logits.shape == (len(x), 4) and logits.dtype == torch.float32 and logits.isfinite().all()
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_backward_reaches_every_parameter(name):
-    model, x = example_model(name)
-    weights = torch.randn(len(x), 4, generator=torch.Generator().manual_seed(1))
-    (model(x) * weights).sum().backward()
-    unused = [n for n, p in model.named_parameters() if p.grad is None]
-    assert unused == [], f"parameters not used in forward: {unused}"
-    assert [n for n, p in model.named_parameters() if not p.grad.isfinite().all()] == []
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_batched_equals_per_example_in_eval_mode(name):
-    model, x = example_model(name)
-    model.eval()
-    with torch.no_grad():
-        whole = model(x)
-        single = torch.cat([model(x[i:i + 1]) for i in range(len(x))])
-    torch.testing.assert_close(whole, single, rtol=0, atol=1e-5)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_same_seed_gives_bitwise_identical_init(name):
-    a, b, c = (example_model(name, seed=s)[0].state_dict() for s in (0, 0, 1))
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    assert any(not torch.equal(a[k], c[k]) for k in a), "the init does not depend on torch.manual_seed"
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_normalization_is_the_first_layer_and_is_applied(name):
-    model, x = example_model(name)
-    if model.modality not in FEATURE_MAP_NDIM:
-        pytest.skip(f"{model.modality} models take token ids, not normalized values")
-    model.eval()
-    assert next(iter(model.children())) is model.normalization
-    order: list[nn.Module] = []
-    handles = [m.register_forward_pre_hook(lambda m, i: order.append(m)) for m in model.modules() if m is not model]
-    with torch.no_grad():
-        reference = model(x)
-    for h in handles:
-        h.remove()
-    assert order[0] is model.normalization, f"{type(order[0]).__name__} runs before the normalization"
-    # The model sees x only through x - mean: shifting both leaves the logits, shifting the mean alone does not.
-    model.normalization.mean += 0.25
-    with torch.no_grad():
-        torch.testing.assert_close(model(x + 0.25), reference, rtol=0, atol=1e-5)
-        assert (model(x) - reference).abs().max() > 1e-3
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_declared_layers_resolve_run_and_feed_the_logits(name):
-    model, x = example_model(name)
-    cls = type(model)
-    assert isinstance(cls.flint_layers, tuple) and all(isinstance(p, str) for p in cls.flint_layers)
-    paths = [p for p in (cls.cam_layer, *cls.flint_layers, cls.embedding_layer) if p is not None]
-    for path in paths:
-        try:
-            model.get_submodule(path)
-        except AttributeError as err:
-            pytest.fail(f"{name}: declared layer '{path}' does not resolve: {err}")
-    if cls.modality == "text":
-        assert cls.embedding_layer is not None, "text models declare the embedding_layer attributions are taken at"
-    outputs, handles = record_outputs(model, paths)
-    logits = model(x)
-    for h in handles:
-        h.remove()
-    assert sorted(outputs) == sorted(set(paths)), f"hooks that never fired: {set(paths) - set(outputs)}"
-    for path, out in outputs.items():
-        assert isinstance(out, torch.Tensor) and len(out) == len(x), f"'{path}' output is not an N-row tensor"
-    if cls.cam_layer is not None:
-        assert outputs[cls.cam_layer].dim() == FEATURE_MAP_NDIM[cls.modality], "cam_layer output is no feature map"
-    assert all(outputs[p].dim() >= 2 for p in cls.flint_layers)
-    if not paths:
-        return
-    grads = torch.autograd.grad(logits.sum(), [outputs[p] for p in paths], allow_unused=True)
-    assert [p for p, g in zip(paths, grads) if g is None] == [], "declared layers whose output the logits ignore"
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_relus_are_distinct_non_inplace_modules_and_the_only_relus(name):
-    model, x = example_model(name)
-    check_relu_modules(model)  # raises on in-place or shared ReLU modules
-    assert not any(isinstance(m, nn.ReLU6) for m in model.modules()), "use nn.ReLU: explainers swap its rule"
-    assert relu_violations(model, x) == []
 
 
 class BadRelus(nn.Module):
@@ -176,21 +64,6 @@ class BadRelus(nn.Module):
 def test_relu_violations_are_found():
     assert relu_violations(BadRelus(), torch.randn(2, 3)) == [
         "ReLU 'relu' runs 2 times per forward", "2 relu calls outside nn.ReLU modules"]
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_lrp_supported_models_run_captum_lrp(name):
-    from captum.attr import LRP
-    from captum.attr._utils.lrp_rules import IdentityRule
-
-    model, x = example_model(name)
-    if not model.lrp_supported:
-        pytest.skip(f"{name} declares lrp_supported=False")
-    assert model.modality != "text", "captum's LRP has no rule for nn.Embedding: text models are not lrp_supported"
-    model.eval()
-    model.normalization.rule = IdentityRule()  # as the LRP explainer (EXPLAINERS.md §1)
-    A = LRP(model).attribute(x.requires_grad_(), target=torch.arange(len(x)) % 4)
-    assert A.shape == x.shape and A.isfinite().all() and A.abs().sum() > 0
 
 
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)], ids=["1x28x28", "3x32x32"])
@@ -266,11 +139,86 @@ def test_declared_layer_shapes_at_32px(name, expected):
 @pytest.mark.parametrize("name,params,shape,message", [
     ("vit", {}, (1, 30, 30), "vit: patch_size=4 does not divide the input size 30x30"),
     ("vit", {"dim": 10, "heads": 4}, (1, 32, 32), "params: dim=10 is not divisible by heads=4"),
-    ("mlp", {"hidden": []}, (1, 28, 28), "params: hidden=[]: needs at least one layer, each of width >= 1"),
-    ("resnet18", {"width": 0}, (1, 28, 28), "params: width=0: must be >= 1"),
+    ("mlp", {"hidden": []}, (1, 28, 28), "params: hidden=[]: needs at least one layer"),
+    ("mlp", {"hidden": [8, 0]}, (1, 28, 28), "params.hidden[1]: 0 is out of range (must be >= 1)"),
+    ("resnet18", {"width": 0}, (1, 28, 28), "params.width: 0 is out of range (must be >= 1)"),
+    ("ts_transformer", {"dim": 30}, (3, 40), "params: dim=30 is not divisible by heads=4"),
 ])
 def test_bad_settings_are_one_line_errors_naming_the_value(name, params, shape, message):
     cls = ARCHITECTURES.get(name)
     with pytest.raises(ConfigError) as err:
         cls(cls.parse_config(params), shape, 4)
     assert str(err.value) == message
+
+
+# -- the check finds what is broken ----------------------------------------------------------------------
+
+class Good(Architecture):
+    """Conv, ReLU, pool, linear (a test fixture)."""
+
+    name = "fixture"
+    cam_layer = "relu"
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        pass
+
+    def __init__(self, config, input_shape, num_classes, **data):
+        super().__init__(config, input_shape, num_classes, **data)
+        self.conv = nn.Conv2d(input_shape[0], 4, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.head = nn.Linear(4, num_classes)
+        self.unused = nn.Identity()
+
+    def forward(self, x):
+        return self.head(self.relu(self.conv(self.normalization(x))).mean((2, 3)))
+
+
+def architecture(forward=None, **attrs):
+    return type("Broken", (Good,), {"name": "broken", "__doc__": "A broken architecture (test fixture).",
+                                    **({"forward": forward} if forward else {}), **attrs})
+
+
+def test_the_fixture_passes():
+    assert check_architecture(architecture()).layer_shapes == {"relu": (4, 32, 32)}
+
+
+@pytest.mark.parametrize("forward, attrs, message", [
+    (lambda self, x: Good.forward(self, x)[:, :2], {}, r"forward returned \(\(6, 2\), torch\.float32\), expected"),
+    (lambda self, x: Good.forward(self, x).double(), {}, r"expected float32 logits \(6, 4\)"),
+    (lambda self, x: Good.forward(self, x) + x.mean(), {}, r"a sample's logits alone differ from its logits in the batch"),
+    (lambda self, x: Good.forward(self, x) + torch.rand(1), {}, r"in a permuted batch differ"),
+    (lambda self, x: self.head(self.relu(self.conv(x)).mean((2, 3))), {},
+     r"the model does not see x only through its normalization"),
+    (lambda self, x: self.head(self.relu(self.conv(self.normalization(x))).mean((2, 3)).detach() * 0 + 1), {},
+     r"parameters the forward pass never uses: normalization|parameters the forward pass never uses: conv\.weight"),
+    (lambda self, x: (self.eval(), Good.forward(self, x))[1], {}, r"forward changed train/eval modes: <model>"),
+    (lambda self, x: self.head(F.relu(self.relu(self.conv(self.normalization(x)))).mean((2, 3))), {},
+     r"1 relu calls outside nn\.ReLU modules"),
+    (None, {"cam_layer": "body.relu"}, r"declared layer 'body\.relu' does not resolve"),
+    (None, {"cam_layer": "unused"}, r"declared layers that never run in forward: unused"),
+    (None, {"cam_layer": "head"}, r"cam_layer 'head' outputs 2-D tensors, not feature maps \(4-D\)"),
+    (None, {"lrp_supported": "yes", "modality": "text"}, r"text models declare embedding_layer"),
+    (None, {"version": ""}, r"version='': must be a non-empty string"),
+])
+def test_check_names_what_is_wrong(forward, attrs, message):
+    with pytest.raises(CheckError, match=r"^architecture 'broken': .*" + message):
+        check_architecture(architecture(forward, **attrs))
+
+
+def test_check_finds_in_place_relus_and_an_init_that_ignores_the_seed():
+    def inplace_init(self, config, input_shape, num_classes, **data):
+        Good.__init__(self, config, input_shape, num_classes, **data)
+        self.relu = nn.ReLU(inplace=True)
+
+    with pytest.raises(CheckError, match=r"ReLU 'relu' is in-place; ReLU rules need inplace=False"):
+        check_architecture(architecture(__init__=inplace_init))
+
+    def fixed_init(self, config, input_shape, num_classes, **data):
+        Good.__init__(self, config, input_shape, num_classes, **data)
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=torch.Generator().manual_seed(7)))
+
+    with pytest.raises(CheckError, match=r"the init does not depend on torch\.manual_seed"):
+        check_architecture(architecture(__init__=fixed_init))

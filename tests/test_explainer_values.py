@@ -11,7 +11,7 @@ from xaibench.errors import ConfigError
 from xaibench.metrics.explainers.grad_cam import GradCAM
 from xaibench.metrics.explainers.saliency import Saliency
 from xaibench.models.small_cnn import SmallCNN
-from conftest import explain
+from xaibench.testing import explain
 
 
 pytestmark = pytest.mark.usefixtures("deterministic")

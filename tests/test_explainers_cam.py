@@ -11,7 +11,7 @@ from xaibench.metrics.explainers.grad_cam_pp import GradCAMPlusPlus, gradcam_pp_
 from xaibench.metrics.explainers.score_cam import ScoreCAM
 from xaibench.models.base import Normalize
 from xaibench.models.small_cnn import SmallCNN
-from conftest import explain
+from xaibench.testing import explain
 
 
 pytestmark = pytest.mark.usefixtures("deterministic")

@@ -20,8 +20,8 @@ from xaibench.metrics.explainers.saliency import Saliency
 from xaibench.metrics.explainers.smoothgrad import SmoothGrad
 from xaibench.metrics.functional.maps import index_generator
 from xaibench.models.small_cnn import SmallCNN
-from conftest import explain
 from xaibench.parity.explainers import avg_pooled, completeness_error, scaled_small_cnn
+from xaibench.testing import explain
 
 
 pytestmark = pytest.mark.usefixtures("deterministic")

@@ -3,12 +3,12 @@ import captum.attr
 import pytest
 import torch
 
-from conftest import example_model
 from xaibench.errors import ConfigError
 from xaibench.metrics.explainers.base import embedding_input
 from xaibench.metrics.explainers.input_x_gradient import InputXGradient
 from xaibench.metrics.explainers.integrated_gradients import IntegratedGradients
 from xaibench.metrics.explainers.saliency import Saliency
+from xaibench.testing import example_model
 
 TEXT_MODELS = ["text_transformer", "text_bilstm"]
 

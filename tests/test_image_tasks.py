@@ -238,7 +238,7 @@ def test_digits_split_values_and_balance():
         assert batch.y.tolist() == digits.target[index].tolist()
     assert torch.equal(task.load("test", 4).index, test.index)
     assert not torch.equal(task.load("test", 5).index, test.index)
-    with pytest.raises(ConfigError, match="n_test=1797"):
+    with pytest.raises(ConfigError, match=r"params\.n_test: 1797 is out of range \(must be >= 1 and <= 1796\)"):
         Digits.parse_config({"n_test": 1797})
 
 

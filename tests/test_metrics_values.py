@@ -8,7 +8,6 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import const_model
 from xaibench.batch import Batch
 from xaibench.metrics.faithfulness import DeletionAUC, InsertionAUC
 from xaibench.metrics.functional import faithfulness as F
@@ -17,6 +16,7 @@ from xaibench.metrics.functional.maps import POOLINGS, degenerate, minmax, pool
 from xaibench.metrics.localization import PointingGame, RelevanceMassAccuracy
 from xaibench.parity.metrics import deletion_case, pixel_flipping, quantus_call
 from xaibench.registries import METRICS
+from xaibench.testing import const_model
 
 quantus = pytest.importorskip("quantus")
 

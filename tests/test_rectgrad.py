@@ -13,7 +13,7 @@ from xaibench.metrics.explainers.rectgrad import NoBiasRectGrad, RectGrad, perce
 from xaibench.metrics.explainers.saliency import Saliency
 from xaibench.models.small_cnn import SmallCNN
 from xaibench.parity.transcribed import tfp_percentile  # TFP's percentile, transcribed (file and commit there)
-from conftest import explain
+from xaibench.testing import explain
 
 
 pytestmark = pytest.mark.usefixtures("deterministic")

@@ -4,7 +4,7 @@ import types
 import pytest
 
 from xaibench.errors import ConfigError, UnknownNameError
-from xaibench.registry import Registry
+from xaibench.registries import Registry
 from xaibench.registries import REGISTRIES
 
 
@@ -61,7 +61,7 @@ def test_entry_points_loaded_unless_switched_off(monkeypatch):
     module = types.ModuleType("fake_ep_mod")
     module.Method = type("Method", (), {})
     monkeypatch.setitem(sys.modules, "fake_ep_mod", module)
-    monkeypatch.setattr("xaibench.registry.entry_points",
+    monkeypatch.setattr("xaibench.registries.entry_points",
                         lambda group: [FakeEntryPoint("ep_method", "fake_ep_mod:Method")] if group == "g" else [])
     monkeypatch.delenv("XAIBENCH_NO_PLUGINS", raising=False)
     assert Registry("method", group="g").get("ep_method") is module.Method
@@ -77,3 +77,37 @@ def test_builtin_components_have_metadata(kind):
         cls = registry.get(name)
         assert cls.name == name and cls.version and cls.description(), (kind, name)
         cls.make_config()  # defaults form a valid Config
+
+
+@pytest.mark.parametrize("kind, base", [("tasks", "Task"), ("architectures", "Architecture"),
+                                        ("methods", "TrainingMethod"), ("explainers", "Explainer"),
+                                        ("metrics", "Metric")])
+def test_registries_check_the_base_class(kind, base):
+    import xaibench
+
+    registry = REGISTRIES[kind]
+    assert registry.base is getattr(xaibench, base)
+    stray = type("Stray", (), {"name": "stray"})
+    with pytest.raises(ConfigError, match=rf"'stray': test_registry\.Stray is not a subclass of .*\.{base}$"):
+        registry.register(stray)
+    with pytest.raises(ConfigError, match=r"'fn': <function .*> \(not a class\) is not a subclass"):
+        registry.add("fn", lambda: None)
+    assert "stray" not in registry and "fn" not in registry
+
+
+def test_lazy_entries_are_checked_when_imported(monkeypatch):
+    module = types.ModuleType("fake_bad_plugin")
+    module.NotAMethod = type("NotAMethod", (), {})
+    monkeypatch.setitem(sys.modules, "fake_bad_plugin", module)
+    r = Registry("method", base="xaibench.methods.base:TrainingMethod")
+    r.add_lazy("bad", "fake_bad_plugin:NotAMethod")
+    with pytest.raises(ConfigError, match=r"method 'bad': .*NotAMethod is not a subclass of "
+                                          r"xaibench\.methods\.base\.TrainingMethod"):
+        r.get("bad")
+
+
+def test_public_imports():
+    from xaibench import METHODS, Registry as PublicRegistry, TrainingMethod
+    from xaibench.registries import METHODS as methods
+
+    assert METHODS is methods and PublicRegistry is Registry and METHODS.base is TrainingMethod

@@ -10,7 +10,6 @@ import torch
 from scipy.sparse import lil_matrix
 from scipy.sparse.linalg import spsolve
 
-from conftest import const_model
 from xaibench.batch import Batch
 from xaibench.errors import ConfigError
 from xaibench.metrics import road as road_metrics
@@ -21,6 +20,7 @@ from xaibench.models.small_cnn import SmallCNN
 from xaibench.parity.metrics import road_quantus_case
 from xaibench.parity.transcribed import road_removed_count  # the official code's counts, transcribed
 from xaibench.registries import METRICS
+from xaibench.testing import const_model
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -290,8 +290,10 @@ def test_metric_values_do_not_depend_on_batch_order():
 
 
 def test_config_errors_name_the_key():
-    with pytest.raises(ConfigError, match=r"percentages=\[0.5, 1.0\]"):
+    with pytest.raises(ConfigError, match=r"params\.percentages\[1\]: 1\.0 is out of range \(must be > 0 and < 1\)"):
         RoadMoRF({"percentages": [0.5, 1.0]})
+    with pytest.raises(ConfigError, match=r"percentages=\[0\.5, 0\.2\]: need at least two strictly increasing"):
+        RoadMoRF({"percentages": [0.5, 0.2]})
     with pytest.raises(ConfigError, match="params.score: 'acc'"):
         RoadLeRF({"score": "acc"})
 

@@ -1,62 +1,87 @@
-"""Every registered task whose data is available keeps the data conventions of its modality."""
+"""Every registered task whose data is available keeps the data conventions of its modality, through the plugin
+self-check `xaibench.testing.check_task`; and the check names each broken convention."""
 import dataclasses
 
 import pytest
 import torch
 
-from xaibench.budget import Budget
+from conftest import REPO
+from xaibench.batch import Batch
 from xaibench.errors import DataUnavailableError
+from xaibench.plugins import load_plugin_file
 from xaibench.registries import TASKS
+from xaibench.tasks.base import Task, TaskMeta
+from xaibench.testing import CheckError, check_task
+
+load_plugin_file(str(REPO / "examples" / "stripes_task.py"))  # the plugin example is checked like the rest
 
 
-def small_task(name: str):
-    """The task with small split sizes where its Config has them (enough samples to hold every class)."""
-    cls = TASKS.get(name)
+def small_params(cls: type) -> dict:
+    """Small split sizes where the Config has them (enough samples to hold every class)."""
     fields = {f.name for f in dataclasses.fields(cls.Config)}
     k = cls.meta.num_classes
-    small = {"n_train": max(40, 2 * k), "n_test": max(20, k)}
-    return cls({key: value for key, value in small.items() if key in fields})
-
-
-def assert_same_batch(a, b):
-    for field in ("x", "y", "mask", "index"):
-        va, vb = getattr(a, field), getattr(b, field)
-        assert (va is None and vb is None) or torch.equal(va, vb), field
-    assert a.meta.keys() == b.meta.keys() and all(torch.equal(a.meta[k], b.meta[k]) for k in a.meta)
+    return {key: value for key, value in {"n_train": max(40, 2 * k), "n_test": max(20, k)}.items() if key in fields}
 
 
 @pytest.mark.parametrize("name", TASKS.names())
-def test_task_contract(name):
-    task = small_task(name)
-    meta = task.meta
-    try:
-        task.check_available()
-    except DataUnavailableError as err:
-        assert "\n" not in str(err)
-        pytest.skip(f"data unavailable: {err}")
-    assert task.name == name and isinstance(task.version, str) and task.description()
-    assert isinstance(task.budget, Budget)
-    for split in ("train", "test"):
-        batch = task.load(split, seed=0)
-        n = len(batch)
-        assert n > 0 and batch.x.shape == (n, *meta.input_shape), (split, batch.x.shape)
-        assert batch.y.dtype == torch.int64 and 0 <= batch.y.min() and batch.y.max() < meta.num_classes
-        assert batch.index.dtype == torch.int64 and len(set(batch.index.tolist())) == n
-        if meta.modality == "text":
-            assert batch.x.dtype == torch.int64 and meta.vocab_size is not None
-            assert 0 <= batch.x.min() and batch.x.max() < meta.vocab_size
-            assert not ((batch.x[:, :-1] == 0) & (batch.x[:, 1:] != 0)).any(), "padding (0) only at the end"
-            mask_shape = (n, *meta.input_shape)
-        else:
-            assert batch.x.dtype == torch.float32 and torch.isfinite(batch.x).all()
-            mask_shape = (n, *meta.input_shape[1:]) if meta.modality == "image" else (n, *meta.input_shape)
-            if meta.modality == "image":
-                assert 0 <= batch.x.min() and batch.x.max() <= 1
-        if meta.has_mask:
-            assert batch.mask is not None and batch.mask.dtype == torch.float32 and batch.mask.shape == mask_shape
-            assert 0 <= batch.mask.min() and batch.mask.max() <= 1
-            if meta.modality == "text":
-                assert (batch.mask[batch.x == 0] == 0).all(), "no rationale on padding"
-        else:
-            assert batch.mask is None
-        assert_same_batch(batch, task.load(split, seed=0))
+def test_every_task_passes_its_check(name):
+    cls = TASKS.get(name)
+    report = check_task(cls, small_params(cls))
+    if report.unavailable:
+        pytest.skip(f"data unavailable: {report.unavailable}")
+    assert report.task == name and report.sizes["train"] > 0 and report.sizes["test"] > 0
+
+
+class Good(Task):
+    """Four 4x4 images (a test fixture)."""
+
+    name = "fixture"
+    meta = TaskMeta(modality="image", input_shape=(1, 4, 4), num_classes=2, has_mask=True, source="synthetic")
+
+    def load(self, split, seed=0):
+        g = torch.Generator().manual_seed(seed)
+        return Batch(torch.rand(4, 1, 4, 4, generator=g), torch.tensor([0, 1, 0, 1]), torch.ones(4, 4, 4))
+
+
+def broken(load=None, **attrs):
+    return type("Broken", (Good,), {"name": "broken", "__doc__": "A broken task (test fixture).",
+                                   **({"load": load} if load else {}), **attrs})
+
+
+@pytest.mark.parametrize("load, attrs, message", [
+    (lambda self, split, seed=0: dataclasses.replace(Good.load(self, split, seed), x=torch.rand(4, 1, 4, 4) * 2),
+     {}, r"train: images must be raw values in \[0, 1\]"),
+    (lambda self, split, seed=0: Batch(torch.rand(4, 4, 4), torch.tensor([0, 1, 0, 1])), {},
+     r"train: x is \(4, 4, 4\), expected \(N, \*meta\.input_shape\) = \(N, 1, 4, 4\)"),
+    (lambda self, split, seed=0: dataclasses.replace(Good.load(self, split, seed), y=torch.tensor([0, 1, 2, 1])),
+     {}, r"train: y must be int64 labels in \[0, 2\), got torch\.int64 in \[0, 2\]"),
+    (lambda self, split, seed=0: dataclasses.replace(Good.load(self, split, seed), index=torch.zeros(4, dtype=torch.long)),
+     {}, r"train: index must hold a distinct int64 dataset index per sample"),
+    (lambda self, split, seed=0: dataclasses.replace(Good.load(self, split, seed), mask=torch.ones(4, 1, 4, 4)),
+     {}, r"train: mask must be float32 \(4, 4, 4\) \(images: no channel axis\)"),
+    (lambda self, split, seed=0: Batch(torch.rand(4, 1, 4, 4), torch.tensor([0, 1, 0, 1]), torch.ones(4, 4, 4)), {},
+     r"train: a second load with the same seed gives other data"),
+    (None, {"meta": TaskMeta(modality="image", input_shape=(1, 4, 4), num_classes=2, has_mask=True, source="synthetic",
+                             extras=("intensity",))},
+     r"train: meta\.extras declares 'intensity', but batch\.meta\['intensity'\] is not a tensor"),
+    (None, {"meta": TaskMeta(modality="audio", input_shape=(1, 4, 4), num_classes=1, has_mask=True, source="s")},
+     r"meta\.modality='audio': choose from image, time_series, text; meta\.num_classes=1: an int >= 2"),
+    (None, {"budget": {"epochs": 3}}, r"budget must be a xaibench\.Budget"),
+    (Task.load, {}, r"override load\(split, seed\)"),
+])
+def test_check_names_what_is_wrong(load, attrs, message):
+    with pytest.raises(CheckError, match=r"^task 'broken': .*" + message):
+        check_task(broken(load, **attrs))
+
+
+def test_missing_data_is_reported_not_failed():
+    def absent(self):
+        raise DataUnavailableError("looked in /nowhere; apt-get install -y dataset-absent")
+
+    assert check_task(broken(check_available=absent)).unavailable == "looked in /nowhere; apt-get install -y dataset-absent"
+
+    def multiline(self):
+        raise DataUnavailableError("looked in /nowhere\nand elsewhere")
+
+    with pytest.raises(CheckError, match="the DataUnavailableError message must be one line"):
+        check_task(broken(check_available=multiline))

@@ -17,6 +17,7 @@ from xaibench.methods.base import TrainingMethod
 from xaibench.methods.hooks import capture_outputs, eval_mode
 from xaibench.methods.sgt import lowest_k
 from xaibench.metrics.explainers.cam import CAMExplainer, cam_layer_of, expand_like, upsample
+from xaibench.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, UnitInterval
 from xaibench.registries import EXPLAINERS, METHODS
 
 Sim = Literal["cosine", "l1", "pearson", "ssim"]
@@ -114,23 +115,19 @@ class ExplanationConsistency(TrainingMethod):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        warmup: float = 0.2  # fraction of the epochs trained with unit weights (at least one epoch)
-        update_every: int = 1  # epochs between reweighting passes
-        eps: float = 8 / 255
-        alpha: float = 2 / 255
-        n_steps: int = 5
+        warmup: UnitInterval = 0.2  # fraction of the epochs trained with unit weights (at least one epoch)
+        update_every: PositiveInt = 1  # epochs between reweighting passes
+        eps: NonNegativeFloat = 8 / 255
+        alpha: NonNegativeFloat = 2 / 255
+        n_steps: NonNegativeInt = 5
         fg: Literal["threshold", "top_area"] = "threshold"
-        t_fg: float = 0.5  # fg=threshold: foreground = H >= t_fg
-        fg_area: float = 0.3  # fg=top_area: the top fraction of pixels by H
+        t_fg: UnitInterval = 0.5  # fg=threshold: foreground = H >= t_fg
+        fg_area: UnitInterval = 0.3  # fg=top_area: the top fraction of pixels by H
         attack_objective: Literal["ce", "explanation"] = "ce"  # explanation: maximize 1 - sim (differentiable Grad-CAM)
         sim: Sim = "cosine"
         normalize: bool = True
         pred_consistency: bool = False  # E *= 1[argmax f(x_hat) = y]
         cam: str = "grad_cam"  # any registered CAM explainer
-
-        def __post_init__(self) -> None:
-            if self.update_every < 1 or self.n_steps < 0:
-                raise ValueError(f"update_every={self.update_every}, n_steps={self.n_steps}: need >= 1 and >= 0")
 
     def warmup_epochs(self, epochs: int) -> int:
         return max(1, round(self.cfg.warmup * epochs))

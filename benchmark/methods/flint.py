@@ -17,6 +17,7 @@ from xaibench.errors import ConfigError
 from xaibench.methods.base import TrainingMethod
 from xaibench.methods.erm import ERM
 from xaibench.methods.hooks import capture_outputs, frozen
+from xaibench.ranges import PositiveFloat, PositiveInt
 from xaibench.registries import METHODS
 
 AUX = "xaibench_aux"
@@ -253,16 +254,12 @@ class FLINT(TrainingMethod):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        n_attributes: int = 25  # J (the code: 25 MNIST, 24 QuickDraw, 36 CIFAR-10)
+        n_attributes: PositiveInt = 25  # J (the code: 25 MNIST, 24 QuickDraw, 36 CIFAR-10)
         preset: Literal["mnist", "quickdraw", "cifar10"] = "mnist"  # weight schedules
         rec_loss: Literal["preset", "mse", "l1"] = "preset"  # preset: l1 for cifar10, else mse
         of_direction: Literal["code", "paper"] = "code"
         optimizer: Literal["flint", "task"] = "flint"  # flint: Adam lr (+ the cifar10 restart); task: the budget's
-        lr: float = 1e-4
-
-        def __post_init__(self) -> None:
-            if self.n_attributes < 1:
-                raise ValueError(f"n_attributes={self.n_attributes}: must be >= 1")
+        lr: PositiveFloat = 1e-4
 
     def prepare(self, model: nn.Module, x: torch.Tensor) -> None:
         attach_flint(model, x, self.cfg.n_attributes)

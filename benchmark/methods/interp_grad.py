@@ -13,6 +13,7 @@ from torch import nn
 from xaibench.batch import Batch
 from xaibench.methods.base import TrainingMethod
 from xaibench.methods.hooks import embedded, eval_mode, frozen_bn_stats, guided_relu
+from xaibench.ranges import NonNegativeFloat
 from xaibench.registries import METHODS
 
 Dist = Literal["cos", "mse", "mae", "hist"]
@@ -73,7 +74,7 @@ class InterpretableGradients(TrainingMethod):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        lam: float = 1.0
+        lam: NonNegativeFloat = 1.0
         dist: Dist = "cos"
         norm: Norm = "none"
         target: Literal["label", "predicted"] = "label"

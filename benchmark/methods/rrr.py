@@ -11,6 +11,7 @@ from torch import nn
 from xaibench.batch import Batch
 from xaibench.methods.base import TrainingMethod
 from xaibench.methods.hooks import embedded, expand_mask
+from xaibench.ranges import NonNegativeFloat
 from xaibench.registries import METHODS
 
 
@@ -39,7 +40,7 @@ class RRR(TrainingMethod):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        lam: float = 10.0  # ours; the paper's annotation A = 1 - mask and sum over the batch (we average)
+        lam: NonNegativeFloat = 10.0  # ours; the paper's annotation A = 1 - mask and sum over the batch (we average)
 
     def loss(self, model: nn.Module, batch: Batch, step: int) -> torch.Tensor:
         if batch.mask is None:

@@ -12,6 +12,7 @@ from torch import nn
 from xaibench.batch import Batch
 from xaibench.methods.base import TrainingMethod
 from xaibench.methods.hooks import embedded, eval_mode
+from xaibench.ranges import UnitInterval
 from xaibench.registries import METHODS
 
 RankBy = Literal["abs", "signed"]
@@ -95,14 +96,10 @@ class SGT(TrainingMethod):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        k: float = 0.5  # fraction of features masked (official argparse default 0.1; MNIST README 0.5)
+        k: UnitInterval = 0.5  # fraction of features masked (official argparse default 0.1; MNIST README 0.5)
         rank_by: RankBy = "abs"  # abs: the paper's "small gradients"; signed: the official default
         fill: Fill = "uniform_sample"
         saliency_of: Literal["logit", "log_prob"] = "logit"
-
-        def __post_init__(self) -> None:
-            if not 0.0 <= self.k <= 1.0:
-                raise ValueError(f"k={self.k}: must be in [0, 1]")
 
     def saliency(self, forward: nn.Module, e: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """∂(true-label logit or log-probability)/∂e, no graph kept."""

@@ -46,7 +46,7 @@ class Architecture(Component, nn.Module):
                  mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
                  vocab_size: int | None = None):
         nn.Module.__init__(self)
-        self.cfg = config
+        self.cfg = self.make_config(config)  # a ready Config is checked against its ranges too
         channels = input_shape[0]
         self.vocab_size = vocab_size
         self.normalization = Normalize(mean or [0.0] * channels, std or [1.0] * channels)

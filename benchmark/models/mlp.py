@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from xaibench.models.base import Architecture
+from xaibench.ranges import PositiveInt
 from xaibench.registries import ARCHITECTURES
 
 
@@ -31,11 +32,11 @@ class MLP(Architecture):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        hidden: tuple[int, ...] = (256, 128)
+        hidden: tuple[PositiveInt, ...] = (256, 128)
 
         def __post_init__(self) -> None:
-            if not self.hidden or min(self.hidden) < 1:
-                raise ValueError(f"hidden={list(self.hidden)}: needs at least one layer, each of width >= 1")
+            if not self.hidden:
+                raise ValueError(f"hidden={list(self.hidden)}: needs at least one layer")
 
     def __init__(self, config: Config, input_shape: tuple[int, ...], num_classes: int, **data: Any):
         super().__init__(config, input_shape, num_classes, **data)

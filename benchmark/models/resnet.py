@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from xaibench.models.base import Architecture
+from xaibench.ranges import PositiveInt
 from xaibench.registries import ARCHITECTURES
 
 
@@ -64,11 +65,7 @@ class ResNet18(Architecture):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        width: int = 16  # the original is 64; 16 keeps an epoch of 10k 32 px images CPU-friendly
-
-        def __post_init__(self) -> None:
-            if self.width < 1:
-                raise ValueError(f"width={self.width}: must be >= 1")
+        width: PositiveInt = 16  # the original is 64; 16 keeps an epoch of 10k 32 px images CPU-friendly
 
     def __init__(self, config: Config, input_shape: tuple[int, ...], num_classes: int, **data: Any):
         super().__init__(config, input_shape, num_classes, **data)

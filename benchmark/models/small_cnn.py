@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from xaibench.models.base import Architecture
+from xaibench.ranges import PositiveInt
 from xaibench.registries import ARCHITECTURES
 
 
@@ -33,7 +34,7 @@ class SmallCNN(Architecture):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        width: int = 16
+        width: PositiveInt = 16
 
     def __init__(self, config: Config, input_shape: tuple[int, ...], num_classes: int, **stats: Any):
         super().__init__(config, input_shape, num_classes, **stats)

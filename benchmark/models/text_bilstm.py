@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from xaibench.models.base import Architecture
+from xaibench.ranges import PositiveInt
 from xaibench.registries import ARCHITECTURES
 
 
@@ -41,8 +42,8 @@ class TextBiLSTM(Architecture):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        dim: int = 64
-        hidden: int = 64
+        dim: PositiveInt = 64
+        hidden: PositiveInt = 64
 
     def __init__(self, config: Config, input_shape: tuple[int, ...], num_classes: int, **data: Any):
         super().__init__(config, input_shape, num_classes, **data)

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from xaibench.models.base import Architecture
-from xaibench.models.ts_transformer import encoder, masked_mean, sinusoidal_positions
+from xaibench.models.ts_transformer import TimeSeriesTransformer, encoder, masked_mean, sinusoidal_positions
+from xaibench.ranges import PositiveInt
 from xaibench.registries import ARCHITECTURES
 
 
@@ -28,11 +29,8 @@ class TextTransformer(Architecture):
     lrp_supported = False  # captum's LRP has no rule for attention or LayerNorm
 
     @dataclasses.dataclass(frozen=True)
-    class Config:
-        dim: int = 64
-        heads: int = 4
-        layers: int = 2
-        dropout: float = 0.1
+    class Config(TimeSeriesTransformer.Config):  # the same encoder settings, a wider default
+        dim: PositiveInt = 64
 
     def __init__(self, config: Config, input_shape: tuple[int, ...], num_classes: int, **data: Any):
         super().__init__(config, input_shape, num_classes, **data)

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from xaibench.models.base import Architecture
+from xaibench.ranges import PositiveInt
 from xaibench.registries import ARCHITECTURES
 
 
@@ -27,8 +28,8 @@ class TimeSeriesLSTM(Architecture):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        hidden: int = 64
-        layers: int = 1
+        hidden: PositiveInt = 64
+        layers: PositiveInt = 1
 
     def __init__(self, config: Config, input_shape: tuple[int, ...], num_classes: int, **stats: Any):
         super().__init__(config, input_shape, num_classes, **stats)

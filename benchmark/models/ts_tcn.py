@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 from torch import nn
 
 from xaibench.models.base import Architecture
+from xaibench.ranges import PositiveInt, Range
 from xaibench.registries import ARCHITECTURES
 
 
@@ -50,13 +51,9 @@ class TimeSeriesTCN(Architecture):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        width: int = 32
-        kernel: int = 3
-        levels: int = 3  # dilations 1, 2, 4: a receptive field of 29 steps at kernel 3
-
-        def __post_init__(self) -> None:
-            if self.levels < 2:
-                raise ValueError(f"levels must be at least 2, got {self.levels}")
+        width: PositiveInt = 32
+        kernel: PositiveInt = 3
+        levels: Annotated[int, Range(ge=2)] = 3  # dilations 1, 2, 4: a receptive field of 29 steps at kernel 3
 
     def __init__(self, config: Config, input_shape: tuple[int, ...], num_classes: int, **stats: Any):
         super().__init__(config, input_shape, num_classes, **stats)

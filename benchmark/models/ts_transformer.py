@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 from torch import nn
 
 from xaibench.models.base import Architecture
+from xaibench.ranges import PositiveInt, Range
 from xaibench.registries import ARCHITECTURES
 
 
@@ -61,10 +62,14 @@ class TimeSeriesTransformer(Architecture):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        dim: int = 32
-        heads: int = 4
-        layers: int = 2
-        dropout: float = 0.1
+        dim: PositiveInt = 32
+        heads: PositiveInt = 4
+        layers: PositiveInt = 2
+        dropout: Annotated[float, Range(ge=0, lt=1)] = 0.1
+
+        def __post_init__(self) -> None:
+            if self.heads < 1 or self.dim % self.heads:
+                raise ValueError(f"dim={self.dim} is not divisible by heads={self.heads}")
 
     def __init__(self, config: Config, input_shape: tuple[int, ...], num_classes: int, **stats: Any):
         super().__init__(config, input_shape, num_classes, **stats)

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 from torch import nn
 
 from xaibench.errors import ConfigError
 from xaibench.models.base import Architecture
+from xaibench.ranges import PositiveInt, Range
 from xaibench.registries import ARCHITECTURES
 
 
@@ -33,15 +34,13 @@ class ViT(Architecture):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        patch_size: int = 4
-        dim: int = 64
-        depth: int = 4
-        heads: int = 4
-        mlp_ratio: int = 2
+        patch_size: PositiveInt = 4
+        dim: PositiveInt = 64
+        depth: Annotated[int, Range(ge=2)] = 4  # flint_layers reads blocks.1
+        heads: PositiveInt = 4
+        mlp_ratio: PositiveInt = 2
 
         def __post_init__(self) -> None:
-            if self.depth < 2:
-                raise ValueError(f"depth={self.depth}: must be >= 2 (flint_layers reads blocks.1)")
             if self.heads < 1 or self.dim % self.heads:
                 raise ValueError(f"dim={self.dim} is not divisible by heads={self.heads}")
 

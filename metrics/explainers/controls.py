@@ -7,6 +7,7 @@ import itertools
 import torch
 
 from xaibench.metrics.explainers.base import Explainer, per_sample_noise
+from xaibench.ranges import Seed
 from xaibench.registries import EXPLAINERS
 
 _calls = itertools.count(1)  # reseed_per_call: a new draw on every call in this process
@@ -33,7 +34,7 @@ class RandomControl(Explainer):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        seed: int = 0
+        seed: Seed = 0
         reseed_per_call: bool = False  # True: fresh noise at every call (passes MPRT, showing it proves little)
 
     def attribute(self, x: torch.Tensor, target: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:

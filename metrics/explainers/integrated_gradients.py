@@ -8,6 +8,7 @@ import captum.attr
 import torch
 
 from xaibench.metrics.explainers.captum_adapter import CaptumExplainer, quiet_captum
+from xaibench.ranges import PositiveInt
 from xaibench.registries import EXPLAINERS
 
 
@@ -33,10 +34,10 @@ class IntegratedGradients(CaptumExplainer):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        n_steps: int = 32
+        n_steps: PositiveInt = 32
         method: Literal["gausslegendre", "riemann_trapezoid", "riemann_left", "riemann_right",
                         "riemann_middle"] = "gausslegendre"
-        internal_batch_size: int = 64  # path points per forward/backward pass
+        internal_batch_size: PositiveInt = 64  # path points per forward/backward pass
 
     completeness_gap: torch.Tensor | None = None
 

@@ -9,6 +9,7 @@ import torch
 
 from xaibench.errors import ConfigError
 from xaibench.metrics.explainers.captum_adapter import CaptumExplainer
+from xaibench.ranges import PositiveInt
 from xaibench.registries import EXPLAINERS
 
 
@@ -34,9 +35,9 @@ class Occlusion(CaptumExplainer):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        window: tuple[int, ...] | None = None  # (C, *spatial); None: the default above
-        stride: int | None = None
-        internal_batch_size: int = 64  # occluded copies per forward pass
+        window: tuple[PositiveInt, ...] | None = None  # (C, *spatial); None: the default above
+        stride: PositiveInt | None = None
+        internal_batch_size: PositiveInt = 64  # occluded copies per forward pass
 
     def captum_kwargs(self, x: torch.Tensor) -> dict[str, Any]:
         window, stride = self.window(x.shape[1:])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import captum.attr
 import torch
@@ -13,6 +13,7 @@ from torch import nn
 
 from xaibench.errors import ConfigError
 from xaibench.metrics.explainers.captum_adapter import CaptumExplainer
+from xaibench.ranges import Range
 from xaibench.registries import EXPLAINERS
 
 
@@ -110,7 +111,7 @@ class RectifiedGradient(CaptumExplainer):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        q: float = 98.0  # percentile of the importances a ⊙ grad kept (strictly above) per sample and layer
+        q: Annotated[float, Range(ge=0, le=100)] = 98.0  # percentile of the importances a ⊙ grad kept (strictly above) per sample and layer
         interpolation: Literal["nearest", "linear"] = "nearest"
         threshold: Literal["percentile", "fixed"] = "percentile"  # fixed: τ = 0 (RectGradConst)
         padding_trick: bool = True

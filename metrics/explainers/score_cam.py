@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from xaibench.errors import ConfigError
 from xaibench.metrics.explainers.base import in_chunks
 from xaibench.metrics.explainers.cam import CAMExplainer, expand_like, upsample
+from xaibench.ranges import PositiveInt
 from xaibench.registries import EXPLAINERS
 
 
@@ -38,7 +39,7 @@ class ScoreCAM(CAMExplainer):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        internal_batch_size: int = 64  # masked inputs per forward pass
+        internal_batch_size: PositiveInt = 64  # masked inputs per forward pass
         mask_space: Literal["pixel", "normalized"] = "pixel"
         baseline_subtract: bool = False
         variant: Literal["official", "pytorch_grad_cam"] = "official"

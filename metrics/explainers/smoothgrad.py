@@ -9,6 +9,7 @@ import torch
 
 from xaibench.metrics.explainers.base import Explainer, in_chunks, per_sample_noise
 from xaibench.metrics.explainers.captum_adapter import quiet_captum
+from xaibench.ranges import NonNegativeFloat, PositiveInt, Seed
 from xaibench.registries import EXPLAINERS
 
 
@@ -34,10 +35,10 @@ class SmoothGrad(Explainer):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        n_samples: int = 16
-        sigma: float = 0.15  # 0.15 · the value range, which is 1 for inputs in [0, 1]
-        seed: int = 0
-        internal_batch_size: int = 64  # noisy copies per forward/backward pass
+        n_samples: PositiveInt = 16
+        sigma: NonNegativeFloat = 0.15  # 0.15 · the value range, which is 1 for inputs in [0, 1]
+        seed: Seed = 0
+        internal_batch_size: PositiveInt = 64  # noisy copies per forward/backward pass
         backend: Literal["per_sample", "captum"] = "per_sample"
 
     def attribute(self, x: torch.Tensor, target: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:

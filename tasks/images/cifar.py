@@ -12,6 +12,7 @@ import torch
 from xaibench.batch import Batch
 from xaibench.budget import Budget
 from xaibench.errors import DataUnavailableError
+from xaibench.ranges import PositiveInt
 from xaibench.registries import TASKS
 from xaibench.tasks.base import Split, Task, TaskMeta
 from xaibench.tasks.files import read_bytes, require_files
@@ -61,8 +62,8 @@ class CifarTask(Task):
     @dataclasses.dataclass(frozen=True)
     class Config:
         root: str | None = None
-        n_train: int | None = None  # None: the whole split
-        n_test: int | None = None
+        n_train: PositiveInt | None = None  # None: the whole split
+        n_test: PositiveInt | None = None
 
     def files(self, split: Split) -> list[Path]:
         """The binary files of ``split``; `DataUnavailableError` when any file of either split is missing."""

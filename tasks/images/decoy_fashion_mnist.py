@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Annotated
 
 import numpy as np
 import torch
 
 from xaibench.batch import Batch
+from xaibench.ranges import Range
 from xaibench.registries import TASKS
 from xaibench.tasks.base import Split
 from xaibench.tasks.images.fashion_mnist import FASHION_MNIST_CITATION, FashionMNIST
@@ -42,11 +44,7 @@ class DecoyFashionMNIST(FashionMNIST):
 
     @dataclasses.dataclass(frozen=True)
     class Config(FashionMNIST.Config):
-        patch_size: int = 4
-
-        def __post_init__(self) -> None:
-            if not 1 <= self.patch_size <= 14:
-                raise ValueError(f"patch_size={self.patch_size} is not in 1..14 (a patch fits in one corner)")
+        patch_size: Annotated[int, Range(ge=1, le=14)] = 4  # a patch fits in one corner
 
     def load(self, split: Split, seed: int = 0) -> Batch:
         batch = super().load(split, seed)

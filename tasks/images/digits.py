@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Annotated
 
 import numpy as np
 import torch
@@ -9,6 +10,7 @@ import torch
 from xaibench.batch import Batch
 from xaibench.budget import Budget
 from xaibench.errors import DataUnavailableError
+from xaibench.ranges import Range
 from xaibench.registries import TASKS
 from xaibench.tasks.base import Split, Task, TaskMeta
 from xaibench.tasks.sampling import SPLITS, balanced_subset
@@ -38,11 +40,7 @@ class Digits(Task):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        n_test: int = 360  # of 1797; the rest is the train split
-
-        def __post_init__(self) -> None:
-            if not 0 < self.n_test < DIGITS_SIZE:
-                raise ValueError(f"n_test={self.n_test} is not in 1..{DIGITS_SIZE - 1}")
+        n_test: Annotated[int, Range(ge=1, le=DIGITS_SIZE - 1)] = 360  # of 1797; the rest is the train split
 
     def check_available(self) -> None:
         try:

@@ -5,13 +5,14 @@ import dataclasses
 import functools
 import os
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
 import torch
 
 from xaibench.batch import Batch
 from xaibench.errors import DataUnavailableError
+from xaibench.ranges import PositiveInt, Range
 from xaibench.tasks.base import Split, Task
 from xaibench.tasks.files import read_bytes, require_files
 from xaibench.tasks.sampling import task_subset
@@ -75,9 +76,9 @@ class IdxTask(Task):
     @dataclasses.dataclass(frozen=True)
     class Config:
         root: str | None = None  # None: default_root
-        n_train: int | None = None  # None: the whole split
-        n_test: int | None = None
-        mask_threshold: float = 0.05
+        n_train: PositiveInt | None = None  # None: the whole split
+        n_test: PositiveInt | None = None
+        mask_threshold: Annotated[float, Range(ge=0, lt=1)] = 0.05
 
     def files(self, split: Split) -> list[Path]:
         """The (images, labels) paths of ``split``; `DataUnavailableError` when any of the four files is missing."""

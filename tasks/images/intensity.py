@@ -8,6 +8,7 @@ import torch
 
 from xaibench.batch import Batch
 from xaibench.budget import Budget
+from xaibench.ranges import Fraction, PositiveFloat, PositiveInt
 from xaibench.registries import TASKS
 from xaibench.tasks.base import Split, Task, TaskMeta
 from xaibench.tasks.sampling import split_rng
@@ -34,12 +35,12 @@ class Intensity(Task):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        n_train: int = 2000
-        n_test: int = 500
-        min_intensity: float = 0.1
-        max_intensity: float = 1.0
-        min_radius: float = 4.0
-        max_radius: float = 9.0
+        n_train: PositiveInt = 2000
+        n_test: PositiveInt = 500
+        min_intensity: Fraction = 0.1
+        max_intensity: Fraction = 1.0
+        min_radius: PositiveFloat = 4.0
+        max_radius: PositiveFloat = 9.0
 
     def load(self, split: Split, seed: int = 0) -> Batch:
         rng = split_rng(seed, split)

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from xaibench.batch import Batch
+from xaibench.ranges import PositiveFloat, PositiveInt
 from xaibench.registries import TASKS
 from xaibench.budget import Budget
 from xaibench.tasks.base import Split, Task, TaskMeta
@@ -44,10 +45,10 @@ class Shapes(Task):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        n_train: int = 4000
-        n_test: int = 1000
-        min_radius: float = 4.0
-        max_radius: float = 9.0
+        n_train: PositiveInt = 4000
+        n_test: PositiveInt = 1000
+        min_radius: PositiveFloat = 4.0
+        max_radius: PositiveFloat = 9.0
 
     def load(self, split: Split, seed: int = 0) -> Batch:
         n = {"train": self.cfg.n_train, "test": self.cfg.n_test}[split]

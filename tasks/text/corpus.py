@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from xaibench.batch import Batch
+from xaibench.ranges import PositiveInt
 from xaibench.tasks.base import Split, Task
 from xaibench.tasks.files import open_binary, require_files
 from xaibench.tasks.sampling import task_subset
@@ -89,9 +90,9 @@ class CorpusTask(Task):
     @dataclasses.dataclass(frozen=True)
     class Config:
         root: str | None = None
-        max_len: int = 64  # tokens per document, cut or padded at the end
-        n_train: int | None = None
-        n_test: int | None = None
+        max_len: PositiveInt = 64  # tokens per document, cut or padded at the end
+        n_train: PositiveInt | None = None
+        n_test: PositiveInt | None = None
 
     def paths(self) -> dict[str, Path]:
         """The split files; `DataUnavailableError` if any is missing."""

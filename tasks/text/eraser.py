@@ -13,6 +13,7 @@ import json
 
 from xaibench.budget import Budget
 from xaibench.errors import ConfigError, DataUnavailableError
+from xaibench.ranges import PositiveInt
 from xaibench.registries import TASKS
 from xaibench.tasks.base import Split, TaskMeta
 from xaibench.tasks.text.corpus import CorpusTask, Documents, read_text, tokenize
@@ -50,7 +51,7 @@ class EraserMovies(CorpusTask):
 
     @dataclasses.dataclass(frozen=True)
     class Config(CorpusTask.Config):
-        max_len: int = 256  # reviews average about 770 tokens; longer ones are cut
+        max_len: PositiveInt = 256  # reviews average about 770 tokens; longer ones are cut
 
     def check_available(self) -> None:
         docs = self.paths()["train"].parent / "docs"

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Annotated
 
 import numpy as np
 import torch
 
 from xaibench.batch import Batch
 from xaibench.budget import Budget
+from xaibench.ranges import PositiveInt, Range
 from xaibench.registries import TASKS
 from xaibench.tasks.base import Split, Task, TaskMeta
 from xaibench.tasks.sampling import split_rng
@@ -39,10 +41,10 @@ class PlantedTokens(Task):
 
     @dataclasses.dataclass(frozen=True)
     class Config:
-        n_train: int = 2000
-        n_test: int = 500
-        min_len: int = 12
-        k: int = 3  # planted signal tokens per document
+        n_train: PositiveInt = 2000
+        n_test: PositiveInt = 500
+        min_len: Annotated[int, Range(ge=1, le=LENGTH)] = 12
+        k: PositiveInt = 3  # planted signal tokens per document
 
         def __post_init__(self) -> None:
             if not 1 <= self.k <= self.min_len <= LENGTH:

@@ -9,13 +9,14 @@ The paper uses 50 features x 50 steps; here 10 x 50 with the boxes scaled to the
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
 
 from xaibench.batch import Batch
 from xaibench.budget import Budget
+from xaibench.ranges import NonNegativeFloat, PositiveInt, Range
 from xaibench.registries import TASKS
 from xaibench.tasks.base import Split, Task, TaskMeta
 from xaibench.tasks.sampling import split_rng
@@ -68,11 +69,11 @@ class TimeSeriesBoxes(Task):
     class Config:
         design: Design = "middle"
         noise: Literal["gaussian", "autoregressive"] = "gaussian"
-        ar: float = 0.9  # AR(1) coefficient of the autoregressive noise
-        noise_std: float = 1.0
+        ar: Annotated[float, Range(gt=-1, lt=1)] = 0.9  # AR(1) coefficient of the autoregressive noise
+        noise_std: NonNegativeFloat = 1.0
         shift: float = 1.0  # class 1 adds +shift inside the box, class 0 adds -shift
-        n_train: int = 2000
-        n_test: int = 500
+        n_train: PositiveInt = 2000
+        n_test: PositiveInt = 500
 
     def load(self, split: Split, seed: int = 0) -> Batch:
         cfg = self.cfg

@@ -17,16 +17,13 @@ from xaibench.batch import Batch
 from xaibench.budget import Budget
 from xaibench.errors import XaibenchError
 from xaibench.methods.base import TrainingContext, TrainingMethod
+from xaibench.testing.configs import component_problems
+from xaibench.testing.helpers import CheckError, hooks_left, module_state, one_thread, tiny_data, tiny_model
 
-HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",
-              "_forward_hooks_with_kwargs", "_forward_pre_hooks_with_kwargs", "_forward_hooks_always_called")
-GLOBAL_HOOK_DICTS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
-                     "_global_backward_pre_hooks", "_global_forward_hooks_always_called")
-# The tiny task: 16 shapes at 32 px, a width-4 small_cnn, 2 epochs of 2 minibatches = 4 optimizer steps.
-N_TRAIN, BATCH_SIZE, EPOCHS, WIDTH = 16, 8, 2, 4
+EPOCHS, BATCH_SIZE = 2, 8  # 2 epochs of 2 minibatches of the 16 tiny images = 4 optimizer steps
 
 
-class MethodCheckError(XaibenchError):
+class MethodCheckError(CheckError):
     """A training method breaks the plugin contract; the message lists every problem found."""
 
 
@@ -64,35 +61,6 @@ class EveryStep(dict):
         self.reused += self.setdefault(key, flops)
 
 
-def hooks_left(model: nn.Module) -> list[str]:
-    """Every hook still registered on ``model``'s modules and parameters, and every global module hook."""
-    found = [f"{name or '<model>'}.{attr}" for name, m in model.named_modules()
-             for attr in HOOK_DICTS if getattr(m, attr, None)]
-    found += [f"parameter {name} tensor hook" for name, p in model.named_parameters() if p._backward_hooks]
-    found += [attr for attr in GLOBAL_HOOK_DICTS if getattr(nn.modules.module, attr, None)]
-    return found
-
-
-def module_state(model: nn.Module) -> dict[str, Any]:
-    """Type and attribute names of every module: a module swapped or patched (e.g. a ReLU forward) shows here."""
-    return {name: (type(m).__name__, sorted(vars(m))) for name, m in model.named_modules()}
-
-
-def tiny_data(with_mask: bool) -> Batch:
-    """16 training images of the built-in ``shapes`` task (32 px), with or without its masks."""
-    from xaibench.tasks.images.shapes import Shapes
-
-    data = Shapes({"n_train": N_TRAIN, "n_test": 4}).load("train", 0)
-    return data if with_mask else dataclasses.replace(data, mask=None)
-
-
-def tiny_model(seed: int = 0) -> nn.Module:
-    from xaibench.models.small_cnn import SmallCNN
-
-    torch.manual_seed(seed)
-    return SmallCNN(SmallCNN.Config(width=WIDTH), (1, 32, 32), 4)
-
-
 def check_training_method(cls: type, config: Any = None) -> CheckReport:
     """Train ``cls`` (with ``config``: None, a params dict or a Config) for a few steps on a tiny CPU task.
 
@@ -115,12 +83,8 @@ def check_training_method(cls: type, config: Any = None) -> CheckReport:
     except XaibenchError as err:
         raise MethodCheckError(f"training method '{name}': config: {err}") from err
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: thread-pool overhead would dominate
-    try:
+    with one_thread():  # tiny tensors: thread-pool overhead would dominate
         return _run_check(cls, name, method, problems)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run_check(cls: type, name: str, method: TrainingMethod, problems: list[str]) -> CheckReport:
@@ -179,13 +143,9 @@ def tiny_context(model: nn.Module, flop_cache: dict[Any, int] | None = None) -> 
 
 
 def _static_problems(cls: type) -> list[str]:
+    problems = component_problems(cls, TrainingMethod)
     if not (isinstance(cls, type) and issubclass(cls, TrainingMethod)):
-        return [f"{cls!r} is not a TrainingMethod subclass"]
-    problems = []
-    if not cls.name:
-        problems.append("no `name` class variable")
-    if not dataclasses.is_dataclass(cls.Config) or not cls.Config.__dataclass_params__.frozen:
-        problems.append("Config must be a frozen dataclass: @dataclasses.dataclass(frozen=True)")
+        return problems
     if cls.loss is TrainingMethod.loss and cls.fit is TrainingMethod.fit:
         problems.append("override loss(model, batch, step) or fit(model, train_data, budget)")
     return problems
