@@ -51,5 +51,6 @@ class Batch:
     def minibatches(self, batch_size: int, generator: torch.Generator | None = None) -> Iterator[Batch]:
         """Minibatches in order, or shuffled by ``generator`` when one is given."""
         order = torch.randperm(len(self), generator=generator) if generator is not None else torch.arange(len(self))
+        order = order.to(self.x.device)  # once per epoch: a host index would be copied to the GPU at every step
         for start in range(0, len(self), batch_size):
             yield self[order[start:start + batch_size]]

@@ -158,17 +158,21 @@ class CellWorker:
         torch.manual_seed(cell.seed)  # weight initialization
         model = arch.cls(arch.config, meta.input_shape, meta.num_classes, **model_inputs(meta, train)).to(self.device)
         method.prepare(model, train.x[:2].to(self.device))
+        if self.device.type == "cuda" and meta.modality == "image":
+            model = model.to(memory_format=torch.channels_last)  # cuDNN's fast convolution layout; same values
         return model
 
     def _fit(self, cell: TrainCell, method: Any, train: Batch) -> tuple[torch.nn.Module, dict[str, Any]]:
         """Train a new model of ``cell``'s architecture with ``method``; returns it and its training record."""
         model = self._new_model(cell, method, train)
         arch = cell.architecture
+        budget = self.suite.budget_for(cell.task)
         method.ctx = TrainingContext(
             device=self.device, generator=torch.Generator().manual_seed(cell.seed),
-            cam_layer=arch.cls.cam_layer, flint_layers=arch.cls.flint_layers, normalization=model.normalization)
+            cam_layer=arch.cls.cam_layer, flint_layers=arch.cls.flint_layers, normalization=model.normalization,
+            precision=budget.precision)
         with measure(self.device) as cost:
-            model = method.fit(model, train.to(self.device), self.suite.budget_for(cell.task))
+            model = method.fit(model, train.to(self.device), budget)
         return model, {"labels": cell.labels(), **dataclasses.asdict(cost), "steps": method.ctx.total_steps,
                        "flops": flops_record(method.ctx.flops, cost.wall_time_s), **self._provenance()}
 

@@ -33,7 +33,7 @@ class TrainCell:
         return {
             "task": self.task.key, "data_seed": self.suite.data_seed,
             "architecture": self.architecture.key, "method": self.method.key, "seed": self.seed,
-            "budget": dataclasses.asdict(self.suite.budget_for(self.task)),
+            "budget": self.suite.budget_for(self.task).key(),
         }
 
     def explainer_key(self, explainer: ComponentSpec) -> dict[str, Any]:

@@ -37,3 +37,23 @@ def test_small_cnn_declares_its_layers():
     x = torch.rand(2, 3, 28, 28)
     assert torch.allclose(model.normalization(x)[:, 1], (x[:, 1] - 0.4) / 0.2)
     assert model(x).shape == (2, 10)
+
+
+def test_precision_switch_autocasts_the_forward_passes_and_keys_results():
+    """bf16 runs each training forward pass under bfloat16 autocast and is part of the result key; fp32, the
+    default, is left out of the key, so stores written before the switch keep theirs."""
+    import dataclasses
+
+    assert Budget().key() == {k: v for k, v in dataclasses.asdict(Budget()).items() if k != "precision"}
+    assert Budget(precision="bf16").key()["precision"] == "bf16"
+    data = Shapes(Shapes.parse_config({"n_train": 32, "n_test": 8})).load("train", 0)
+    for precision, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        torch.manual_seed(0)
+        model = SmallCNN(SmallCNN.Config(width=4), (1, 32, 32), 4)
+        seen = []
+        model.classifier.register_forward_hook(lambda _m, _i, out: seen.append(out.dtype))
+        method = ERM()
+        method.ctx = TrainingContext(device=torch.device("cpu"), generator=torch.Generator().manual_seed(0),
+                                     precision=precision)
+        method.fit(model, data, Budget(epochs=1, batch_size=16, precision=precision))
+        assert seen == [dtype, dtype] and all(p.dtype == torch.float32 for p in model.parameters())

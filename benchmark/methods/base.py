@@ -28,6 +28,7 @@ class TrainingContext:
     normalization: nn.Module | None = None
     flops: int = 0  # training FLOPs so far, forward and backward, every pass of the method (xaibench.flops)
     flop_cache: dict[Hashable, int] = dataclasses.field(default_factory=dict)  # step_key -> one step's FLOPs
+    precision: str = "fp32"  # the budget's: "bf16" runs each step's forward passes under bfloat16 autocast
 
     @property
     def progress(self) -> float:
@@ -98,8 +99,10 @@ class TrainingMethod(Component):
         ctx = self.ctx
         key = self.step_key(model, batch, ctx.step)
         known = key is not None and key in ctx.flop_cache
+        autocast = torch.autocast(batch.x.device.type, torch.bfloat16, enabled=ctx.precision == "bf16")
         with contextlib.nullcontext() if known else FlopCounter() as counter:
-            loss = self.loss(model, batch, ctx.step)
+            with autocast:
+                loss = self.loss(model, batch, ctx.step)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
