@@ -123,12 +123,17 @@ class _ConfidenceMetric(Metric):
         pooling: Pooling = "sum,abs"
         eval_batch_size: PositiveInt = 256
 
+    def confidences(self, model: nn.Module, batch: Batch, attributions: torch.Tensor, target: torch.Tensor,
+                    score: str = "prob") -> tuple[torch.Tensor, torch.Tensor]:
+        """(Y, O), computed once for the metrics of a cell that share pooling, batch size and score."""
+        c = self.cfg
+        return CONFIDENCES.get((model, batch.x, attributions, target), (c.pooling, c.eval_batch_size, score),
+                               lambda: masked_confidence(model, batch.x, attributions, target, pooling=c.pooling,
+                                                         eval_batch_size=c.eval_batch_size, score=score))
+
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                 target: torch.Tensor) -> torch.Tensor:
-        Y, O = CONFIDENCES.get((model, batch.x, attributions, target), self.cfg,
-                               lambda: masked_confidence(model, batch.x, attributions, target, pooling=self.cfg.pooling,
-                                                         eval_batch_size=self.cfg.eval_batch_size))
-        return self.formula(Y, O)
+        return self.formula(*self.confidences(model, batch, attributions, target))
 
 
 @METRICS.register
@@ -153,18 +158,14 @@ class AverageDrop(_ConfidenceMetric):
     formula = staticmethod(average_drop)
 
     @dataclasses.dataclass(frozen=True)
-    class Config:
-        pooling: Pooling = "sum,abs"
-        eval_batch_size: int = 256
+    class Config(_ConfidenceMetric.Config):
         reference: Literal["grad_cam_pp", "pytorch_grad_cam"] = "grad_cam_pp"
 
     def compute(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                 target: torch.Tensor) -> torch.Tensor:
         if self.cfg.reference == "grad_cam_pp":
             return super().compute(model, batch, attributions, target)
-        Y, O = masked_confidence(model, batch.x, attributions, target, pooling=self.cfg.pooling,
-                                 eval_batch_size=self.cfg.eval_batch_size, score="logit")
-        return drop_in_confidence(Y, O)
+        return drop_in_confidence(*self.confidences(model, batch, attributions, target, score="logit"))
 
 
 @METRICS.register

@@ -123,7 +123,8 @@ def test_check_rejects_a_step_key_that_misses_varying_work():
 def test_explanation_consistency_names_its_reweighting_steps():
     from xaibench.methods.expl_consistency import ExplanationConsistency
 
-    shapes_only = type("ShapesOnly", (ExplanationConsistency,), {"step_key": TrainingMethod.step_key})
+    shapes_only = type("ShapesOnly", (ExplanationConsistency,), {"step_key": TrainingMethod.step_key,
+                                                               "__doc__": "Keyed by the batch shape only."})
     with pytest.raises(MethodCheckError, match="step_key gives"):
         check_training_method(shapes_only)
     assert check_training_method(ExplanationConsistency).flops > 0
