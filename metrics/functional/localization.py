@@ -20,15 +20,49 @@ def _masks(mask: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
 
 
 def default_tolerance(h: int, w: int) -> float:
-    """TorchRay's 15 px, but 0 on small images (min(H, W) < 64) where 15 px would cover most of the image."""
+    """The pointing game's default tolerance: TorchRay's 15 px, but 0 on small images (min(H, W) < 64).
+
+    On small images 15 px would cover most of the image, and every point would hit.
+
+    Args:
+        h: image height in pixels.
+        w: image width in pixels.
+
+    Returns:
+        The tolerance in pixels, 0.0 or 15.0.
+
+    Example:
+        >>> default_tolerance(32, 32), default_tolerance(224, 224)
+        (0.0, 15.0)
+    """
     return 0.0 if min(h, w) < 64 else 15.0
 
 
 @per_sample_chunks("A", "mask")
 def pointing_game(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None = None,
                   tolerance: float | None = None, pooling: Pooling = "sum,abs", tie_seed: int = 0) -> torch.Tensor:
-    """Hit (1.0) iff a mask pixel lies within Euclidean ``tolerance`` of the point, the top-1 of
-    ``maps.rank_order`` (argmax R; tied maxima pick one seeded point), else 0.0; empty mask -> NaN."""
+    """Pointing game (Zhang et al. 2018) per sample: a hit iff a mask pixel lies within ``tolerance`` of the map's peak.
+
+    The point is the top-1 of the exact ranking of R = pool(A) (``maps.rank_order``): argmax R, with tied maxima
+    picking one seeded point instead of all hitting. Distances are Euclidean, in pixels.
+
+    Args:
+        A: attributions, N x C x H x W (or N x H x W).
+        mask: ground-truth masks, N x H x W (> 0 = relevant).
+        index: the samples' dataset indices (for the tie streams), N, long; default None = 0..N-1.
+        tolerance: hit radius in pixels, ≥ 0; default None = ``default_tolerance(H, W)``.
+        pooling: channel pooling (``maps.pool``), default ``"sum,abs"``.
+        tie_seed: seed of the tie-breaking order, default 0.
+
+    Returns:
+        1.0 (hit) or 0.0 (miss), N, float64; NaN for an empty mask.
+
+    Example:
+        >>> A = torch.zeros(1, 1, 8, 8); A[0, 0, 3, 4] = 1
+        >>> mask = torch.zeros(1, 8, 8); mask[0, 3, 6] = 1
+        >>> pointing_game(A, mask, tolerance=1.9).item(), pointing_game(A, mask, tolerance=2).item()
+        (0.0, 1.0)
+    """
     R = pool(A, pooling)
     m = _masks(mask, R)
     n, h, w = R.shape
@@ -45,11 +79,22 @@ def pointing_game(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | 
 
 @per_sample_chunks("A", "mask")
 def relevance_mass_accuracy(A: torch.Tensor, mask: torch.Tensor, *, pooling: Pooling = "sum,abs") -> torch.Tensor:
-    """RMA = sum_M R / sum R on the pooled map (no minmax); sum R = 0 -> |M| / HW; empty mask -> NaN.
+    """Relevance mass accuracy (Arras et al. 2022) per sample: RMA = Σ_M R / Σ R on the pooled map R = pool(A).
 
-    >>> R = torch.ones(1, 4, 4); M = torch.zeros(1, 4, 4); M[0, :2, :2] = 1; R[M > 0] = 2
-    >>> relevance_mass_accuracy(R, M).item(), relevance_mass_accuracy(M, M).item()
-    (0.4, 1.0)
+    No minmax: R is used as pooled. A map with Σ R = 0 gives |M| / HW (a uniform map's value).
+
+    Args:
+        A: attributions, N x C x H x W (or N x H x W).
+        mask: ground-truth masks, N x H x W (> 0 = relevant).
+        pooling: channel pooling (``maps.pool``), default ``"sum,abs"``.
+
+    Returns:
+        RMA, N, float64, in [0, 1] for a nonnegative pooling; NaN for an empty mask.
+
+    Example:
+        >>> R = torch.ones(1, 4, 4); M = torch.zeros(1, 4, 4); M[0, :2, :2] = 1; R[M > 0] = 2
+        >>> relevance_mass_accuracy(R, M).item(), relevance_mass_accuracy(M, M).item()
+        (0.4, 1.0)
     """
     R = pool(A, pooling)
     return _mass_share(R, _masks(mask, R))
@@ -57,11 +102,22 @@ def relevance_mass_accuracy(A: torch.Tensor, mask: torch.Tensor, *, pooling: Poo
 
 @per_sample_chunks("A", "mask")
 def energy_pointing_game(A: torch.Tensor, mask: torch.Tensor, *, pooling: Pooling = "sum,abs") -> torch.Tensor:
-    """Energy-based pointing game: sum_M S / sum S with S = minmax(R); an all-zero S gives |M| / HW.
+    """Energy-based pointing game (Score-CAM) per sample: Σ_M S / Σ S with S = minmax(pool(A)).
 
-    >>> R = torch.ones(1, 4, 4); M = torch.zeros(1, 4, 4); M[0, :2, :2] = 1; R[M > 0] = 2
-    >>> energy_pointing_game(R, M).item()
-    1.0
+    An all-zero S (a constant map ≤ 0) gives |M| / HW.
+
+    Args:
+        A: attributions, N x C x H x W (or N x H x W).
+        mask: ground-truth masks, N x H x W (> 0 = relevant).
+        pooling: channel pooling (``maps.pool``), default ``"sum,abs"``.
+
+    Returns:
+        The energy share, N, float64, in [0, 1]; NaN for an empty mask.
+
+    Example:
+        >>> R = torch.ones(1, 4, 4); M = torch.zeros(1, 4, 4); M[0, :2, :2] = 1; R[M > 0] = 2
+        >>> energy_pointing_game(R, M).item()
+        1.0
     """
     R = pool(A, pooling)
     return _mass_share(minmax(R), _masks(mask, R))
@@ -79,11 +135,24 @@ def _mass_share(S: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
 @per_sample_chunks("A", "mask")
 def relevance_rank_accuracy(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None = None,
                             pooling: Pooling = "sum,abs", tie_seed: int = 0) -> torch.Tensor:
-    """RRA = |top-K ∩ M| / K with K = |M| (exact ranking, ties in seeded order); empty mask -> NaN.
+    """Relevance rank accuracy (Arras et al. 2022) per sample: RRA = |top-K ∩ M| / K with K = |M|.
 
-    >>> R = torch.ones(1, 4, 4); M = torch.zeros(1, 4, 4); M[0, :2, :2] = 1; R[M > 0] = 2
-    >>> relevance_rank_accuracy(R, M).item()
-    1.0
+    The top-K are the first K of the exact ranking of R = pool(A) (``maps.rank_positions``; ties in a seeded order).
+
+    Args:
+        A: attributions, N x C x H x W (or N x H x W).
+        mask: ground-truth masks, N x H x W (> 0 = relevant).
+        index: the samples' dataset indices (for the tie streams), N, long; default None = 0..N-1.
+        pooling: channel pooling (``maps.pool``), default ``"sum,abs"``.
+        tie_seed: seed of the tie-breaking order, default 0.
+
+    Returns:
+        RRA, N, float64, in [0, 1]; NaN for an empty mask.
+
+    Example:
+        >>> R = torch.ones(1, 4, 4); M = torch.zeros(1, 4, 4); M[0, :2, :2] = 1; R[M > 0] = 2
+        >>> relevance_rank_accuracy(R, M).item()
+        1.0
     """
     R = pool(A, pooling)
     m = _masks(mask, R).flatten(1)
@@ -101,13 +170,25 @@ def _top_k(R: torch.Tensor, k: torch.Tensor, index: torch.Tensor | None, tie_see
 @per_sample_chunks("A", "mask")
 def top_k_iou(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None = None, fraction: float | None = None,
               pooling: Pooling = "sum,abs", tie_seed: int = 0) -> torch.Tensor:
-    """IoU of the top-k pixels (exact ranking) with the mask; k = |M| (default) or ⌊fraction·HW⌋. Empty mask: NaN.
+    """IoU of the top-k pixels of the exact ranking of R = pool(A) with the mask, per sample.
 
-    With k = |M|, IoU = RRA / (2 - RRA).
+    k = |M| (default) or ⌊fraction · HW⌋, the same for every sample. With k = |M|, IoU = RRA / (2 − RRA).
 
-    >>> R = torch.tensor([[[4., 3.], [2., 1.]]]); M = torch.tensor([[[1., 0.], [1., 0.]]])
-    >>> top_k_iou(R, M).item()  # top-2 = {(0,0), (0,1)}: 1 shared of 3
-    0.3333333333333333
+    Args:
+        A: attributions, N x C x H x W (or N x H x W).
+        mask: ground-truth masks, N x H x W (> 0 = relevant).
+        index: the samples' dataset indices (for the tie streams), N, long; default None = 0..N-1.
+        fraction: the share of pixels to take, in [0, 1]; default None = k = |M| per sample.
+        pooling: channel pooling (``maps.pool``), default ``"sum,abs"``.
+        tie_seed: seed of the tie-breaking order, default 0.
+
+    Returns:
+        |top-k ∩ M| / |top-k ∪ M|, N, float64, in [0, 1]; NaN for an empty mask.
+
+    Example:
+        >>> R = torch.tensor([[[4., 3.], [2., 1.]]]); M = torch.tensor([[[1., 0.], [1., 0.]]])
+        >>> top_k_iou(R, M).item(), top_k_iou(R, M, fraction=0.25).item()  # top-2 = {(0,0), (0,1)}; top-1 = {(0,0)}
+        (0.3333333333333333, 0.5)
     """
     R = pool(A, pooling)
     m = _masks(mask, R).flatten(1)
@@ -120,13 +201,23 @@ def top_k_iou(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None
 
 @per_sample_chunks("A", "mask")
 def pixel_roc_auc(A: torch.Tensor, mask: torch.Tensor, *, pooling: Pooling = "sum,abs") -> torch.Tensor:
-    """Mann-Whitney ROC-AUC of the pooled map R against the mask (no tie noise; ties count 1/2).
+    """ROC-AUC of the pooled map R = pool(A) as a pixel classifier of the mask, per sample (Mann-Whitney U).
 
-    Empty or full mask -> NaN.
+    AUC = (Σ_{p ∈ M} rank(R_p) − P (P + 1) / 2) / (P · Q) with average ranks, P = |M|, Q = HW − P: ties count 1/2,
+    and no tie noise is drawn.
 
-    >>> R = torch.tensor([[[.9, .8, .3, .1]]]); M = torch.tensor([[[1., 0., 1., 0.]]])
-    >>> pixel_roc_auc(R, M).item()
-    0.75
+    Args:
+        A: attributions, N x C x H x W (or N x H x W).
+        mask: ground-truth masks, N x H x W (> 0 = relevant).
+        pooling: channel pooling (``maps.pool``), default ``"sum,abs"``.
+
+    Returns:
+        AUC, N, float64, in [0, 1]; NaN for an empty or full mask.
+
+    Example:
+        >>> R = torch.tensor([[[.9, .8, .3, .1]]]); M = torch.tensor([[[1., 0., 1., 0.]]])
+        >>> pixel_roc_auc(R, M).item()
+        0.75
     """
     R = pool(A, pooling)
     m = _masks(mask, R).flatten(1)

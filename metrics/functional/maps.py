@@ -28,7 +28,24 @@ T = TypeVar("T")
 
 
 def pool(A: torch.Tensor, mode: Pooling = "sum,abs") -> torch.Tensor:
-    """Pool attributions N x C x H x W (or N x H x W, taken as C = 1) over channels to one N x H x W map."""
+    """Pool attributions over channels into one relevance map R per sample (METRICS.md §0).
+
+    Args:
+        A: attributions, N x C x H x W (or N x H x W, taken as C = 1), floating.
+        mode: the channel reduction, default ``"sum,abs"``: ``sum,abs`` |Σ_c A|, ``sum,pos`` max(0, Σ_c A), ``sum``
+            Σ_c A, ``max-norm`` max_c |A|, ``l1-norm`` Σ_c |A|, ``l2-norm`` (Σ_c A²)^½, ``l2-norm,sq`` Σ_c A².
+
+    Returns:
+        R, N x H x W, A's dtype and device.
+
+    Raises:
+        ValueError: ``mode`` is not one of ``POOLINGS``.
+
+    Example:
+        >>> A = torch.tensor([[[[1., -3.]], [[2., 1.]]]])  # N=1, C=2, H=1, W=2
+        >>> pool(A, "sum").tolist(), pool(A, "l1-norm").tolist(), pool(A[:, 0]).shape
+        ([[[3.0, -2.0]]], [[[3.0, 4.0]]], torch.Size([1, 1, 2]))
+    """
     if A.dim() == 3:
         A = A.unsqueeze(1)
     if mode == "sum,abs":
@@ -49,16 +66,36 @@ def pool(A: torch.Tensor, mode: Pooling = "sum,abs") -> torch.Tensor:
 
 
 def degenerate(m: torch.Tensor) -> torch.Tensor:
-    """Bool per sample: the map is constant (flagged ``degenerate_map``)."""
+    """Flag the samples whose map is constant (recorded as ``degenerate_map``).
+
+    Args:
+        m: maps, N x ... (any trailing shape), real.
+
+    Returns:
+        Bool, N: True where the sample's max equals its min.
+
+    Example:
+        >>> degenerate(torch.tensor([[[1., 1.]], [[0., 2.]]])).tolist()
+        [True, False]
+    """
     flat = m.flatten(1)
     return flat.amax(1) == flat.amin(1)
 
 
 def minmax(m: torch.Tensor) -> torch.Tensor:
-    """Per-sample (m - min) / (max - min) in float64; a constant map becomes 1 if its value is > 0, else 0.
+    """Rescale each sample's map to [0, 1]: S = (m − min) / (max − min), min and max over the sample.
 
-    >>> minmax(torch.tensor([[1., 3.], [2., 2.], [-1., -1.]])).tolist()
-    [[0.0, 1.0], [1.0, 1.0], [0.0, 0.0]]
+    A constant map has no range: it becomes all 1 if its value is > 0, else all 0 (never 0/0).
+
+    Args:
+        m: maps, N x ... (any trailing shape), real.
+
+    Returns:
+        S, m's shape, float64, on m's device.
+
+    Example:
+        >>> minmax(torch.tensor([[1., 3.], [2., 2.], [-1., -1.]])).tolist()
+        [[0.0, 1.0], [1.0, 1.0], [0.0, 0.0]]
     """
     flat = m.flatten(1).double()
     lo, hi = flat.amin(1, keepdim=True), flat.amax(1, keepdim=True)
@@ -75,8 +112,27 @@ DOMAINS: tuple[str, ...] = ("ties", "road-noise", "explainer", "roar-random")
 
 
 def index_generator(domain: Domain, seed: int, index: int) -> torch.Generator:
-    """A CPU generator seeded from (domain, seed, dataset index) only, so a sample's randomness ignores batch
-    size and order; each use has its own ``domain`` (``DOMAINS``), so the streams never overlap."""
+    """A CPU generator seeded from (domain, seed, dataset index) only.
+
+    A sample's randomness so ignores batch size and order, and each use has its own ``domain``, so no two uses draw
+    from the same stream. The seed is the first 63 bits of SHA-256 of ``"xaibench-{domain}:{seed}:{index}"``.
+
+    Args:
+        domain: the use that draws, one of ``DOMAINS``.
+        seed: that use's seed (``tie_seed``, ROAD's noise seed, ...).
+        index: the sample's dataset index.
+
+    Returns:
+        A seeded ``torch.Generator`` on the CPU.
+
+    Raises:
+        ValueError: ``domain`` is not one of ``DOMAINS``.
+
+    Example:
+        >>> def draw(domain): return torch.rand(2, generator=index_generator(domain, 0, 5))
+        >>> torch.equal(draw("ties"), draw("ties")), torch.equal(draw("ties"), draw("road-noise"))
+        (True, False)
+    """
     if domain not in DOMAINS:
         raise ValueError(f"unknown random-stream domain {domain!r}; choose from {', '.join(DOMAINS)}")
     digest = hashlib.sha256(f"xaibench-{domain}:{int(seed)}:{int(index)}".encode()).digest()
@@ -85,13 +141,24 @@ def index_generator(domain: Domain, seed: int, index: int) -> torch.Generator:
 
 def index_draws(domain: Domain, seed: int, index: torch.Tensor,
                 draw: Callable[[torch.Generator], torch.Tensor]) -> torch.Tensor:
-    """``draw(generator)`` once per dataset index with that index's ``index_generator``, stacked (N x ..., CPU).
+    """Draw once per dataset index, each with that index's own ``index_generator``, and stack the draws.
+
     The one way every metric and explainer draws per-sample randomness.
 
-    >>> def normal(g): return torch.randn(2, generator=g)
-    >>> z = index_draws("road-noise", 0, torch.tensor([3, 4]), normal)
-    >>> z.shape, torch.equal(z[1], index_draws("road-noise", 0, torch.tensor([4]), normal)[0])
-    (torch.Size([2, 2]), True)
+    Args:
+        domain: the use's stream, one of ``DOMAINS``.
+        seed: the use's seed.
+        index: dataset indices, N, integer dtype, any device.
+        draw: makes one sample's tensor from a generator; every call gives the same shape and dtype.
+
+    Returns:
+        N x (draw's shape), draw's dtype, on the CPU; no rows (same trailing shape) when ``index`` is empty.
+
+    Example:
+        >>> def normal(g): return torch.randn(2, generator=g)
+        >>> z = index_draws("road-noise", 0, torch.tensor([3, 4]), normal)
+        >>> z.shape, torch.equal(z[1], index_draws("road-noise", 0, torch.tensor([4]), normal)[0])
+        (torch.Size([2, 2]), True)
     """
     # One small draw per sample (not per batch): the only way to make it a function of the index alone.
     if not len(index):
@@ -100,17 +167,27 @@ def index_draws(domain: Domain, seed: int, index: torch.Tensor,
 
 
 def rank_order(R: torch.Tensor, index: torch.Tensor | None = None, tie_seed: int = 0) -> torch.Tensor:
-    """Each sample's elements, most relevant first: flat positions (N x D, long, D = R[0].numel()) by decreasing
-    exact value. Only exactly equal values are ordered at random, by a permutation seeded by (``tie_seed``, dataset
-    index), so a constant map ranks at random and the order ignores batch size and order. ``index`` defaults to
-    0..N-1. Spec: METRICS.md §0; every ranking metric ranks through here.
+    """Each sample's elements, most relevant first: the exact ranking of METRICS.md §0.
 
-    >>> R = torch.tensor([[3., 1., 2., 1e-5, 0.]])
-    >>> rank_order(R).tolist()  # distinct values keep their exact order, however close
-    [[0, 2, 1, 3, 4]]
-    >>> ties = torch.ones(2, 6)
-    >>> torch.equal(rank_order(ties, torch.tensor([7, 8]))[1], rank_order(ties[:1], torch.tensor([8]))[0])
-    True
+    Flat positions by decreasing exact value. Only exactly equal values are ordered at random, by a permutation
+    seeded by (``tie_seed``, dataset index), so a constant map ranks at random and the order ignores batch size and
+    order. Every ranking metric ranks through here.
+
+    Args:
+        R: scores, N x ... (any trailing shape; D = R[0].numel() elements per sample), real.
+        index: the samples' dataset indices, N, integer dtype; default None = 0..N-1.
+        tie_seed: seed of the tie-breaking permutations (stream ``"ties"``), default 0.
+
+    Returns:
+        Positions into ``R[i].flatten()``, N x D, long, on R's device.
+
+    Example:
+        >>> R = torch.tensor([[3., 1., 2., 1e-5, 0.]])
+        >>> rank_order(R).tolist()  # distinct values keep their exact order, however close
+        [[0, 2, 1, 3, 4]]
+        >>> ties = torch.ones(2, 6)
+        >>> torch.equal(rank_order(ties, torch.tensor([7, 8]))[1], rank_order(ties[:1], torch.tensor([8]))[0])
+        True
     """
     flat = R.flatten(1)
     index = sample_index(index, len(flat))
@@ -121,10 +198,19 @@ def rank_order(R: torch.Tensor, index: torch.Tensor | None = None, tie_seed: int
 
 
 def rank_positions(R: torch.Tensor, index: torch.Tensor | None = None, tie_seed: int = 0) -> torch.Tensor:
-    """Each element's place in ``rank_order`` (long, R's shape; 0 = most relevant): the top-k are ``pos < k``.
+    """Each element's place in ``rank_order`` (0 = most relevant), so a sample's top-k elements are ``pos < k``.
 
-    >>> rank_positions(torch.tensor([[[3., 1.], [2., 4.]]])).tolist()
-    [[[1, 3], [2, 0]]]
+    Args:
+        R: scores, N x ... (any trailing shape), real.
+        index: the samples' dataset indices, N, integer dtype; default None = 0..N-1.
+        tie_seed: seed of the tie-breaking permutations, default 0.
+
+    Returns:
+        Places, R's shape, long, on R's device; each sample's places are a permutation of 0..D-1.
+
+    Example:
+        >>> rank_positions(torch.tensor([[[3., 1.], [2., 4.]]])).tolist()
+        [[[1, 3], [2, 0]]]
     """
     order = rank_order(R, index, tie_seed)
     places = torch.arange(order.shape[1], device=order.device).expand_as(order)
@@ -132,27 +218,60 @@ def rank_positions(R: torch.Tensor, index: torch.Tensor | None = None, tie_seed:
 
 
 def sample_index(index: torch.Tensor | None, n: int) -> torch.Tensor:
-    """The dataset indices of n samples: ``index``, or 0..n-1 when None (fixed before chunking, so a chunk's
-    random draws are those of its samples' own indices)."""
+    """The dataset indices of n samples: ``index``, or 0..n-1 when it is None.
+
+    Fixed before chunking, so a chunk's random draws are those of its samples' own indices.
+
+    Args:
+        index: dataset indices, n, integer dtype, or None.
+        n: the number of samples.
+
+    Returns:
+        ``index`` itself, or ``torch.arange(n)`` (long, CPU).
+
+    Example:
+        >>> sample_index(None, 3).tolist(), sample_index(torch.tensor([7, 2]), 2).tolist()
+        ([0, 1, 2], [7, 2])
+    """
     return torch.arange(n) if index is None else index
 
 
 def chunk_size(per_sample: int, multiple: int = 1) -> int:
-    """Samples per chunk: the largest multiple of ``multiple`` (at least one) whose ``per_sample`` elements each
-    fit in ``CHUNK_ELEMENTS``.
+    """Samples per chunk: the largest multiple of ``multiple`` whose samples fit in ``CHUNK_ELEMENTS`` elements.
 
-    >>> chunk_size(784), chunk_size(784, multiple=256), chunk_size(10**7)
-    (1337, 1280, 1)
+    size = max(1, ⌊⌊CHUNK_ELEMENTS / per_sample⌋ / multiple⌋) · multiple, so a chunk holds at least ``multiple``.
+
+    Args:
+        per_sample: elements of one sample's work arrays (0 counts as 1).
+        multiple: the size is a multiple of this, default 1 (metrics pass the samples that fill whole forward passes).
+
+    Returns:
+        The chunk size, an int ≥ ``multiple``.
+
+    Example:
+        >>> chunk_size(784), chunk_size(784, multiple=256), chunk_size(10**7)
+        (1337, 1280, 1)
     """
     return max(1, CHUNK_ELEMENTS // max(per_sample, 1) // multiple) * multiple
 
 
 def chunked(fn: Callable[[slice], T], n: int, size: int) -> T:
-    """``fn(slice)`` for consecutive slices of ``size`` samples covering range(n) (one empty slice if n = 0), the
-    results (tensors, or tuples of tensors) concatenated along dim 0. Every metric's chunking goes through here.
+    """Run ``fn`` on consecutive slices of samples and concatenate its results along dim 0.
 
-    >>> chunked(lambda sl: torch.arange(10)[sl] * 2, 10, 4).tolist()
-    [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]
+    Every metric's chunking goes through here. The output is allocated once, with the first chunk's trailing
+    shapes, dtypes and devices.
+
+    Args:
+        fn: maps a slice of sample positions to a tensor, or a tuple of tensors, with one row per sample.
+        n: the number of samples (n = 0 runs ``fn`` once on the empty slice, for the shapes).
+        size: samples per slice, ≥ 1.
+
+    Returns:
+        fn's output over range(n): a tensor n x ..., or a tuple of them.
+
+    Example:
+        >>> chunked(lambda sl: torch.arange(10)[sl] * 2, 10, 4).tolist()
+        [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]
     """
     out: tuple[torch.Tensor, ...] = ()
     for lo in range(0, max(n, 1), size):
@@ -166,16 +285,25 @@ def chunked(fn: Callable[[slice], T], n: int, size: int) -> T:
 
 
 def per_sample_chunks(*names: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """Decorator of a kernel whose output row i depends on row i of its ``names`` arguments (and of ``index``)
-    only: it runs on chunks of samples (``chunk_size`` of one sample of the first named argument) and the rows are
-    concatenated. The named arguments must have the same number of rows (None passes through); an ``index`` left
-    None becomes 0..N-1 before chunking.
+    """Decorator: run a per-sample kernel on chunks of samples and concatenate its rows.
 
-    >>> @per_sample_chunks("a", "b")
-    ... def add(a, b):
-    ...     return a.flatten(1).sum(1) + b
-    >>> add(torch.ones(3, 2), b=torch.arange(3.)).tolist()
-    [2.0, 3.0, 4.0]
+    For a kernel whose output row i depends on row i of its ``names`` arguments (and of ``index``) only. A chunk
+    holds ``chunk_size`` of one sample of the first named argument, so memory does not grow with N; an ``index``
+    left None becomes 0..N-1 before chunking, so per-index random draws ignore the chunking.
+
+    Args:
+        names: the kernel's per-sample arguments (N rows each; a None value passes through whole).
+
+    Returns:
+        The decorator. The wrapped kernel keeps the kernel's signature and raises ValueError when the named
+        arguments (or ``index``) do not all have N rows.
+
+    Example:
+        >>> @per_sample_chunks("a", "b")
+        ... def add(a, b):
+        ...     return a.flatten(1).sum(1) + b
+        >>> add(torch.ones(3, 2), b=torch.arange(3.)).tolist()
+        [2.0, 3.0, 4.0]
     """
     def decorate(kernel: Callable[..., T]) -> Callable[..., T]:
         signature = inspect.signature(kernel)

@@ -122,8 +122,35 @@ def _solve(x: torch.Tensor, U: torch.Tensor, tol: float, max_iter: int) -> torch
 
 def linear_imputation(x: torch.Tensor, removed: torch.Tensor, *, tol: float = 1e-6,
                       max_iter: int | None = None, index: torch.Tensor | None = None) -> torch.Tensor:
-    """ROAD's linear imputation (no noise) of images x (N x C x H x W) at ``removed`` pixels (bool, N x H x W, or
-    N x S x H x W for S removal sets per image -> N x S x C x H x W). Known pixels are returned unchanged."""
+    """ROAD's linear imputation (no noise): each removed pixel becomes the weighted mean of its 8-neighbours.
+
+    Per channel, the removed values v_U solve (D − W_UU) v_U = W_UK x_K (w = 1/6 edge, 1/12 diagonal neighbours,
+    in-image only), all (image, channel) systems at once by Jacobi-preconditioned conjugate gradients, to the
+    relative residual ``tol`` in float64 (see the module docstring).
+
+    Args:
+        x: images, N x C x H x W, floating.
+        removed: the pixels to impute, all channels together: N x H x W, or N x S x H x W for S removal sets per
+            image; bool (any dtype is cast).
+        tol: the relative residual ||b − A v|| / ||b|| every system must reach, default 1e-6.
+        max_iter: conjugate-gradient iterations per pass; default None = max(100, 2 HW).
+        index: the samples' dataset indices, N, long, only to name the samples in errors; default None = 0..N-1.
+
+    Returns:
+        The imputed images, x's shape (N x S x C x H x W with S sets), x's dtype, on x's device; known pixels are
+        returned unchanged.
+
+    Raises:
+        ValueError: ``removed`` does not match x, or removes every pixel of an image.
+        RuntimeError: a system misses ``tol`` after ``max_iter`` iterations.
+
+    Example:
+        >>> x = torch.rand(2, 3, 5, 5); removed = torch.zeros(2, 5, 5, dtype=torch.bool); removed[:, 2, 2] = True
+        >>> out = linear_imputation(x, removed)
+        >>> w = torch.tensor([[1., 2., 1.], [2., 0., 2.], [1., 2., 1.]]) / 12  # 1/6 edge, 1/12 diagonal, sum 1
+        >>> torch.allclose(out[:, :, 2, 2], (x[:, :, 1:4, 1:4] * w).sum((-2, -1)))  # one hole: its neighbours' mean
+        True
+    """
     n, c, h, w = x.shape
     sets = removed.dim() == 4
     R = (removed if sets else removed.unsqueeze(1)).to(x.device, torch.bool)
@@ -142,19 +169,48 @@ def linear_imputation(x: torch.Tensor, removed: torch.Tensor, *, tol: float = 1e
 
 
 def imputation_noise(shape: Sequence[int], index: torch.Tensor, seed: int = 0) -> torch.Tensor:
-    """z ~ N(0, 1) of ``shape`` per sample (N x *shape, float32, CPU) from the "road-noise" stream of (seed,
-    dataset index) only, so the noise does not depend on batch size or order."""
+    """ROAD's noise z ~ N(0, 1) for each sample, from the ``"road-noise"`` stream of (seed, dataset index) only.
+
+    So the noise does not depend on batch size or order (``maps.index_draws``).
+
+    Args:
+        shape: one sample's noise shape, e.g. (C, H, W) or (S, C, H, W).
+        index: the samples' dataset indices, N, long.
+        seed: the stream's seed, default 0.
+
+    Returns:
+        z, N x *shape, float32, on the CPU.
+
+    Example:
+        >>> z = imputation_noise((3, 2, 2), torch.tensor([5, 6]))
+        >>> z.shape, torch.equal(z[1], imputation_noise((3, 2, 2), torch.tensor([6]))[0])
+        (torch.Size([2, 3, 2, 2]), True)
+    """
     return index_draws("road-noise", seed, index, lambda g: torch.randn(tuple(shape), generator=g))
 
 
 def noisy_linear_imputation(x: torch.Tensor, removed: torch.Tensor, *, noise_std: float = 0.01, seed: int = 0,
                             index: torch.Tensor | None = None, tol: float = 1e-6) -> torch.Tensor:
-    """``linear_imputation`` plus N(0, noise_std²) on the imputed pixels only (seeded, no clamp).
+    """ROAD's noisy linear imputation: ``linear_imputation`` plus N(0, noise_std²) on the imputed pixels only.
 
-    >>> x, removed = torch.rand(2, 3, 5, 5), torch.rand(2, 5, 5) > 0.5
-    >>> out = noisy_linear_imputation(x, removed, index=torch.tensor([4, 9]))
-    >>> torch.equal(out[0][:, ~removed[0]], x[0][:, ~removed[0]])  # known pixels untouched
-    True
+    The noise is ``imputation_noise`` of the output's per-sample shape, seeded per dataset index; no clamping.
+
+    Args:
+        x: images, N x C x H x W, floating.
+        removed: the pixels to impute, N x H x W or N x S x H x W, bool (see ``linear_imputation``).
+        noise_std: the noise's standard deviation, default 0.01 (0 = no noise).
+        seed: the noise stream's seed, default 0.
+        index: the samples' dataset indices, N, long; default None = 0..N-1.
+        tol: the imputation's relative residual, default 1e-6.
+
+    Returns:
+        The imputed images, ``linear_imputation``'s shape, x's dtype, on x's device.
+
+    Example:
+        >>> x, removed = torch.rand(2, 3, 5, 5), torch.rand(2, 5, 5) > 0.5
+        >>> out = noisy_linear_imputation(x, removed, index=torch.tensor([4, 9]))
+        >>> torch.equal(out[0][:, ~removed[0]], x[0][:, ~removed[0]])  # known pixels untouched
+        True
     """
     if index is None:
         index = torch.arange(len(x))
@@ -168,7 +224,21 @@ def noisy_linear_imputation(x: torch.Tensor, removed: torch.Tensor, *, noise_std
 
 @dataclasses.dataclass(frozen=True)
 class RoadCurves:
-    """Per-sample ROAD curves over ``p`` (P): p_c and correctness after MoRF / LeRF removal, each N x P float64."""
+    """Per-sample ROAD curves over the percentages p, as ``road_curves`` returns them.
+
+    Attributes:
+        p: the percentages removed, P, float64.
+        morf_prob: p_target after removing the most relevant pixels first, N x P, float64.
+        lerf_prob: p_target after removing the least relevant pixels first, N x P, float64.
+        morf_correct: 1[argmax = label] after MoRF removal, N x P, float64.
+        lerf_correct: 1[argmax = label] after LeRF removal, N x P, float64.
+
+    Example:
+        >>> ones = torch.ones(1, 2, dtype=torch.float64)
+        >>> morf, lerf = RoadCurves(torch.tensor([.1, .2]), 0 * ones, ones, ones, ones).curves("prob")
+        >>> morf.tolist(), road_combined(morf, lerf).tolist()
+        ([[0.0, 0.0]], [0.5])
+    """
 
     p: torch.Tensor
     morf_prob: torch.Tensor
@@ -177,7 +247,17 @@ class RoadCurves:
     lerf_correct: torch.Tensor
 
     def curves(self, score: str = "prob") -> tuple[torch.Tensor, torch.Tensor]:
-        """(MoRF, LeRF) curves of ``score``: "prob" (p_c) or "accuracy" (correctness)."""
+        """The (MoRF, LeRF) curves of one score.
+
+        Args:
+            score: ``"prob"`` (p_c, default) or ``"accuracy"`` (correctness).
+
+        Returns:
+            (MoRF, LeRF), each N x P, float64.
+
+        Raises:
+            ValueError: an unknown ``score``.
+        """
         if score == "prob":
             return self.morf_prob, self.lerf_prob
         if score == "accuracy":
@@ -186,13 +266,39 @@ class RoadCurves:
 
 
 def removal_counts(hw: int, percentages: Sequence[float]) -> list[int]:
-    """k = ⌊p·HW⌋ per p (the 1e-9 absorbs binary representation error: 0.29 * 100 is 28.999...)."""
+    """Pixels removed at each percentage: k = ⌊p · HW⌋.
+
+    The 1e-9 absorbs binary representation error: 0.29 * 100 is 28.999..., and must give 29.
+
+    Args:
+        hw: units per image (H·W pixels).
+        percentages: the shares p, each in [0, 1].
+
+    Returns:
+        k per p, a list of ints.
+
+    Example:
+        >>> removal_counts(100, [0.29, 0.5]), removal_counts(10, [0.25])
+        ([29, 50], [2])
+    """
     return [math.floor(p * hw + 1e-9) for p in percentages]
 
 
 def removal_sets(pos: torch.Tensor, percentages: Sequence[float]) -> torch.Tensor:
-    """Bool N x 2P x H x W from the pixels' ranks ``pos`` (N x H x W, 0 = most relevant, ``maps.rank_positions``):
-    MoRF(p) = the top ⌊p·HW⌋ pixels, then LeRF(p) = the ⌊p·HW⌋ lowest."""
+    """ROAD's removal sets from the pixels' ranks: MoRF(p) = the top ⌊p · HW⌋ pixels, LeRF(p) = the ⌊p · HW⌋ lowest.
+
+    Args:
+        pos: each pixel's rank, N x H x W, long (0 = most relevant; ``maps.rank_positions``).
+        percentages: the shares p, P values in [0, 1].
+
+    Returns:
+        Bool N x 2P x H x W (True = removed): the P MoRF sets, then the P LeRF sets; on pos's device.
+
+    Example:
+        >>> sets = removal_sets(torch.tensor([[[0, 1], [2, 3]]]), [0.25, 0.5])  # P = 2
+        >>> sets.int().flatten(2).tolist()  # MoRF 25 %, MoRF 50 %, LeRF 25 %, LeRF 50 %
+        [[[1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 1]]]
+    """
     n, h, w = pos.shape
     hw = h * w
     k = torch.tensor(removal_counts(hw, percentages), device=pos.device).view(1, -1, 1)
@@ -204,13 +310,35 @@ def road_curves(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torc
                 labels: torch.Tensor | None = None, *, index: torch.Tensor | None = None,
                 percentages: Sequence[float] = PERCENTAGES, pooling: Pooling = "sum,abs", noise_std: float = 0.01,
                 seed: int = 0, tie_seed: int = 0, eval_batch_size: int = 256) -> RoadCurves:
-    """MoRF and LeRF curves of p_``target`` and of 1[argmax = ``labels``] (None = the clean prediction).
+    """ROAD's MoRF and LeRF curves (Rong et al. 2022): the model on noisy-imputed images, per sample and percentage.
 
-    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
-    >>> x, A, y = torch.rand(3, 1, 4, 4), torch.rand(3, 1, 4, 4), torch.tensor([0, 1, 0])
-    >>> rc = road_curves(model, x, A, y, y, percentages=(0.25, 0.5))
-    >>> rc.morf_prob.shape, road_auc(rc.p, rc.morf_prob).shape, road_combined(*rc.curves("accuracy")).shape
-    (torch.Size([3, 2]), torch.Size([3]), torch.Size([3]))
+    For each p, the top (MoRF) or bottom (LeRF) ⌊p · HW⌋ pixels of the exact ranking of R = pool(A) are removed and
+    imputed (``noisy_linear_imputation``); the curves hold p_target and 1[argmax = label] on those images. A chunk's
+    2P images per sample form the forward passes, on the model's device.
+
+    Args:
+        model: classifier, N x C x H x W -> N x K logits.
+        x: images, N x C x H x W, floating.
+        A: attributions, N x C x H x W (or N x H x W).
+        target: the class whose probability is tracked, N, long.
+        labels: the class that counts as correct, N, long; default None = the model's prediction on x.
+        index: the samples' dataset indices (ties and noise streams), N, long; default None = 0..N-1.
+        percentages: the shares removed p, P values in (0, 1), default ``PERCENTAGES`` (0.1, ..., 0.9).
+        pooling: channel pooling (``maps.pool``), default ``"sum,abs"``.
+        noise_std: the imputation noise's standard deviation, default 0.01.
+        seed: the noise stream's seed, default 0.
+        tie_seed: seed of the tie-breaking order, default 0.
+        eval_batch_size: images per forward pass (⌊eval_batch_size / 2P⌋ samples, at least 1), default 256.
+
+    Returns:
+        ``RoadCurves``: p (P, float64), and the MoRF / LeRF probability and correctness curves, each N x P, float64.
+
+    Example:
+        >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
+        >>> x, A, y = torch.rand(3, 1, 4, 4), torch.rand(3, 1, 4, 4), torch.tensor([0, 1, 0])
+        >>> rc = road_curves(model, x, A, y, y, percentages=(0.25, 0.5))
+        >>> rc.morf_prob.shape, road_auc(rc.p, rc.morf_prob).shape, road_combined(*rc.curves("accuracy")).shape
+        (torch.Size([3, 2]), torch.Size([3]), torch.Size([3]))
     """
     n = len(x)
     index = sample_index(index, n)
@@ -238,10 +366,36 @@ def road_curves(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torc
 
 
 def road_auc(p: torch.Tensor, curves: torch.Tensor) -> torch.Tensor:
-    """Trapezoid area over p divided by the span of p (0.8 for p = 0.1, ..., 0.9): a constant curve c gives c."""
+    """Normalized area under ROAD curves: the trapezoid area over p divided by the span p[-1] − p[0].
+
+    A constant curve c gives c (the span is 0.8 for p = 0.1, ..., 0.9).
+
+    Args:
+        p: the percentages, P increasing values (P ≥ 2).
+        curves: N x P, real.
+
+    Returns:
+        Areas, N, float64.
+
+    Example:
+        >>> road_auc(torch.tensor([.25, .5, .75]), torch.tensor([[.5, .5, .5], [1., 1., 0.]])).tolist()
+        [0.5, 0.75]
+    """
     return auc(p, curves) / (p[-1] - p[0]).item()
 
 
 def road_combined(morf: torch.Tensor, lerf: torch.Tensor) -> torch.Tensor:
-    """mean_p (LeRF(p) - MoRF(p)) / 2 per sample."""
+    """ROAD's combined score per sample: mean_p (LeRF(p) − MoRF(p)) / 2 (higher = more faithful).
+
+    Args:
+        morf: MoRF curves, N x P, floating.
+        lerf: LeRF curves, morf's shape.
+
+    Returns:
+        The score, N, morf's dtype, in [-0.5, 0.5] for probabilities or correctness.
+
+    Example:
+        >>> road_combined(torch.tensor([[0., .5]]), torch.tensor([[1., 1.]])).tolist()
+        [0.375]
+    """
     return ((lerf - morf) / 2).mean(-1)

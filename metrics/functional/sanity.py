@@ -12,8 +12,24 @@ from .stats import spearman
 
 
 def layers_output_to_input(model: nn.Module, x: torch.Tensor) -> list[nn.Module]:
-    """Modules with their own parameters, except the input normalization, ordered from the output
-    back to the input by when they first run in a forward pass on ``x``."""
+    """The model's parameterized layers in MPRT's cascade order: from the output back to the input.
+
+    Modules with parameters of their own, except the input normalization, ordered by when they first run in one
+    forward pass on ``x[:1]`` (forward hooks, removed afterwards), then reversed.
+
+    Args:
+        model: the model; its ``normalization`` layer, if any, is skipped.
+        x: inputs, N x ..., of which the first sample is run.
+
+    Returns:
+        The layers, output first, a list of modules of ``model``.
+
+    Example:
+        >>> from xaibench.testing import example_model
+        >>> model, x = example_model("small_cnn", n=1)
+        >>> [type(layer).__name__ for layer in layers_output_to_input(model, x)]
+        ['Linear', 'Conv2d', 'Conv2d', 'Conv2d']
+    """
     skip = getattr(model, "normalization", None)
     order: list[nn.Module] = []
     candidates = [m for m in model.modules() if m is not skip and any(True for _ in m.parameters(recurse=False))]
@@ -29,7 +45,26 @@ def layers_output_to_input(model: nn.Module, x: torch.Tensor) -> list[nn.Module]
 
 
 def randomize(layer: nn.Module, seed: int) -> None:
-    """Re-initialize ``layer`` with its own ``reset_parameters`` under a seeded RNG; reset BatchNorm statistics."""
+    """Re-initialize one layer in place with its own ``reset_parameters``, under a seeded RNG.
+
+    The global RNG state is restored afterwards (``torch.random.fork_rng``); BatchNorm running statistics are reset.
+
+    Args:
+        layer: the module to re-initialize; it must have ``reset_parameters``.
+        seed: the seed of the re-initialization.
+
+    Returns:
+        None (``layer`` is changed in place).
+
+    Raises:
+        TypeError: the layer has no ``reset_parameters``.
+
+    Example:
+        >>> a, b = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+        >>> randomize(a, 7); randomize(b, 7)
+        >>> torch.equal(a.weight, b.weight)
+        True
+    """
     devices = [p.device for p in layer.parameters() if p.device.type == "cuda"][:1]
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
@@ -43,8 +78,34 @@ def randomize(layer: nn.Module, seed: int) -> None:
 def mprt_curve(model: nn.Module, x: torch.Tensor, target: torch.Tensor, attributions: torch.Tensor,
                make_explainer: Callable[[nn.Module], object], *, index: torch.Tensor | None = None, seed: int = 0,
                pooling: Pooling = "sum,abs") -> torch.Tensor:
-    """ρ_l per sample (N x L): Spearman between the original map and the map after re-initializing the
-    top l layers (cumulatively, output first); the target stays the original one."""
+    """Cascading model parameter randomization (Adebayo et al. 2018): ρ_l per sample and randomized depth l.
+
+    ρ_l = Spearman(pool(A), pool(E(f_l, x))) where f_l has its top l layers (``layers_output_to_input``) re-initialized
+    cumulatively, layer l with seed ``seed + l``; the targets stay the original ones. The explainer runs in batches
+    of ``EXPLAIN_BATCH`` samples. ``model`` itself is not changed (a deep copy is randomized).
+
+    Args:
+        model: classifier, N x ... -> N x K logits.
+        x: inputs, N x ..., floating.
+        target: class per sample, N, long.
+        attributions: the original maps E(f, x), N x C x H x W (or N x H x W).
+        make_explainer: builds an explainer (a context manager with ``explain(x, target, index=...)``) from a model,
+            for example an explainer class.
+        index: the samples' dataset indices, N, long; default None = 0..N-1.
+        seed: the base seed of the re-initializations, default 0.
+        pooling: channel pooling of both maps (``maps.pool``), default ``"sum,abs"``.
+
+    Returns:
+        ρ, N x L (L parameterized layers), float64, in [-1, 1].
+
+    Example:
+        >>> from xaibench.metrics.explainers.saliency import Saliency
+        >>> from xaibench.testing import example_model
+        >>> model, x = example_model("small_cnn", n=2)
+        >>> target = torch.tensor([0, 1])
+        >>> mprt_curve(model, x, target, Saliency(model).explain(x, target), Saliency).shape  # 4 layers
+        torch.Size([2, 4])
+    """
     randomized = copy.deepcopy(model).eval()
     index = sample_index(index, len(x))
     curve = []

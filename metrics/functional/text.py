@@ -29,8 +29,25 @@ AopcNorm = Literal["bins", "eraser"]
 
 
 def token_scores(A: torch.Tensor, x: torch.Tensor, pooling: Pooling = "sum,abs") -> torch.Tensor:
-    """One score per token (N x L, float64, 0 on padding): A pooled over its last (embedding) dim, or A itself
-    when it is already N x L."""
+    """One relevance score per token: the attributions pooled over the embedding dim, 0 on padding.
+
+    Args:
+        A: attributions, N x L x E (embedding level; pooled over E as images pool channels) or N x L (token level,
+            used as is), floating.
+        x: token ids, N x L, integer dtype (0 = padding).
+        pooling: pooling over E (``maps.pool``), default ``"sum,abs"``.
+
+    Returns:
+        Scores, N x L, float64, 0 at padding positions.
+
+    Raises:
+        ValueError: A's leading dims are not x's, or A is not 2-D or 3-D.
+
+    Example:
+        >>> x = torch.tensor([[5, 6, 0]])
+        >>> token_scores(torch.tensor([[[1., -4.], [2., 0.], [9., 9.]]]), x, "sum").tolist()
+        [[-3.0, 2.0, 0.0]]
+    """
     if A.shape[:2] != x.shape or A.dim() not in (2, 3):
         raise ValueError(f"attributions of shape {tuple(A.shape)} do not match token ids {tuple(x.shape)}: "
                          "expected N x L x E (embedding level) or N x L")
@@ -41,11 +58,22 @@ def token_scores(A: torch.Tensor, x: torch.Tensor, pooling: Pooling = "sum,abs")
 
 def token_ranks(R: torch.Tensor, x: torch.Tensor, *, index: torch.Tensor | None = None,
                 tie_seed: int = 0) -> torch.Tensor:
-    """Rank of each token in its document (N x L, long, 0 = most relevant) by §0's exact ranking of R (exact
-    ties in a seeded random order); padding ranks after every token.
+    """Rank of each token in its document (0 = most relevant) by §0's exact ranking of R; padding ranks last.
 
-    >>> token_ranks(torch.tensor([[1., 3., 2., 0.]]), torch.tensor([[4, 4, 4, 0]])).tolist()
-    [[2, 0, 1, 3]]
+    Exact ties are ordered by the seeded permutation of (``tie_seed``, dataset index) (``maps.rank_positions``).
+
+    Args:
+        R: token scores, N x L, real, finite (``token_scores``).
+        x: token ids, N x L (0 = padding).
+        index: the documents' dataset indices, N, long; default None = 0..N-1.
+        tie_seed: seed of the tie-breaking order, default 0.
+
+    Returns:
+        Ranks, N x L, long, on R's device; a document's ranks are a permutation of 0..L-1.
+
+    Example:
+        >>> token_ranks(torch.tensor([[1., 3., 2., 0.]]), torch.tensor([[4, 4, 4, 0]])).tolist()
+        [[2, 0, 1, 3]]
     """
     tokens = x.to(R.device) != PAD
     # Scores are finite (attributions are checked), so -inf puts padding after every token.
@@ -53,10 +81,20 @@ def token_ranks(R: torch.Tensor, x: torch.Tensor, *, index: torch.Tensor | None 
 
 
 def bin_sizes(lengths: torch.Tensor, bins: Sequence[float] = BINS) -> torch.Tensor:
-    """k_b = max(1, ⌈b·L⌉), at most L, per document and bin (N x B, long).
+    """Tokens removed or kept per document and bin: k_b = max(1, ⌈b · L⌉), at most L (ERASER's bins).
 
-    >>> bin_sizes(torch.tensor([10, 30, 200])).tolist()
-    [[1, 1, 1, 2, 5], [1, 2, 3, 6, 15], [2, 10, 20, 40, 100]]
+    b · L is rounded to 9 decimals first, so 0.1 · 30 (3.0000000000000004 in binary) gives 3, not 4.
+
+    Args:
+        lengths: tokens per document L (padding excluded), N, integer dtype.
+        bins: the fractions b, B values in (0, 1], default ``BINS`` (0.01, 0.05, 0.1, 0.2, 0.5).
+
+    Returns:
+        k, N x B, long, on lengths' device (0 for an empty document).
+
+    Example:
+        >>> bin_sizes(torch.tensor([10, 30, 200])).tolist()
+        [[1, 1, 1, 2, 5], [1, 2, 3, 6, 15], [2, 10, 20, 40, 100]]
     """
     b = torch.as_tensor(bins, dtype=torch.float64, device=lengths.device)
     L = lengths.double().unsqueeze(1)
@@ -66,8 +104,24 @@ def bin_sizes(lengths: torch.Tensor, bins: Sequence[float] = BINS) -> torch.Tens
 
 
 def erase(x: torch.Tensor, keep: torch.Tensor, mask_token: int | None = None) -> torch.Tensor:
-    """Documents x with only the tokens where ``keep`` is true: the others are deleted and the document re-padded
-    at the end (default), or replaced by ``mask_token`` in place. Padding stays padding."""
+    """Documents with only the tokens where ``keep`` is true: the others deleted, or replaced by ``mask_token``.
+
+    Deleted tokens close up, in their original order, and the document is re-padded at the end; with
+    ``mask_token`` the removed tokens are overwritten in place. Padding stays padding.
+
+    Args:
+        x: token ids, N x L, integer dtype (0 = padding).
+        keep: which tokens stay, N x L, bool.
+        mask_token: the id that replaces removed tokens (≥ 1); default None = delete them.
+
+    Returns:
+        Token ids, x's shape, dtype and device.
+
+    Example:
+        >>> x, keep = torch.tensor([[5, 6, 7, 0]]), torch.tensor([[True, False, True, False]])
+        >>> erase(x, keep).tolist(), erase(x, keep, mask_token=1).tolist()
+        ([[5, 7, 0, 0]], [[5, 1, 7, 0]])
+    """
     tokens = x != PAD
     if mask_token is not None:
         return torch.where(tokens & ~keep, torch.full_like(x, mask_token), x)
@@ -82,8 +136,32 @@ def erase(x: torch.Tensor, keep: torch.Tensor, mask_token: int | None = None) ->
 def erasure_probabilities(model: nn.Module, x: torch.Tensor, ranks: torch.Tensor, ks: torch.Tensor,
                           target: torch.Tensor, *, keep_top: bool, mask_token: int | None = None,
                           eval_batch_size: int = 256) -> torch.Tensor:
-    """p_c of each document with its top-k tokens removed (``keep_top=False``) or with only them kept, for each
-    column k of ``ks`` (N x K); float64, N x K. All N·K documents are built per chunk and evaluated in chunks."""
+    """The target's probability on each document with its top-k tokens removed, or with only them kept.
+
+    For each column j of ``ks``, the tokens of rank < ks[:, j] are removed (``keep_top=False``) or are the only ones
+    kept (``keep_top=True``), by ``erase``. All N·K documents are built per batch of ``eval_batch_size`` and run on
+    the model's device.
+
+    Args:
+        model: text classifier, N x L token ids -> N x K' logits.
+        x: token ids, N x L (0 = padding).
+        ranks: each token's rank, N x L, long (``token_ranks``).
+        ks: token counts, N x K, long (``bin_sizes`` and extra columns).
+        target: class per document, N, long.
+        keep_top: keep the top-k tokens (sufficiency) instead of removing them (comprehensiveness).
+        mask_token: replace removed tokens by this id instead of deleting them; default None.
+        eval_batch_size: documents per forward pass, default 256.
+
+    Returns:
+        p_target, N x K, float64, on the model's device.
+
+    Example:
+        >>> model = torch.nn.EmbeddingBag.from_pretrained(torch.eye(10)[:, [9, 5]], mode="sum")  # (0, number of 5s)
+        >>> x = torch.tensor([[5, 3, 3, 0]])
+        >>> ranks, ks = torch.tensor([[0, 1, 2, 3]]), torch.tensor([[0, 1]])
+        >>> erasure_probabilities(model, x, ranks, ks, torch.tensor([1]), keep_top=False).tolist()  # σ(1), σ(0)
+        [[0.7310585786300049, 0.5]]
+    """
     device = model_device(model, x)
     x, ranks, ks, target = x.to(device), ranks.to(device), ks.to(device), target.to(device)
     n, K = ks.shape
@@ -98,7 +176,26 @@ def erasure_probabilities(model: nn.Module, x: torch.Tensor, ranks: torch.Tensor
 
 
 def check_erasure_params(mask_token: int | None, bins: Sequence[float], aopc_norm: str = "bins") -> None:
-    """Raise ValueError naming the bad parameter."""
+    """Check the ERASER parameters before any work.
+
+    Args:
+        mask_token: the replacement id, ≥ 1, or None (delete tokens).
+        bins: the fractions, nonempty, each in (0, 1].
+        aopc_norm: ``"bins"`` (default) or ``"eraser"``.
+
+    Returns:
+        None.
+
+    Raises:
+        ValueError: one line naming the bad parameter and its value.
+
+    Example:
+        >>> check_erasure_params(None, [0.5, 1.0])
+        >>> check_erasure_params(0, [0.5])
+        Traceback (most recent call last):
+        ...
+        ValueError: mask_token=0: need a token id >= 1 (0 is padding; unset deletes tokens)
+    """
     if aopc_norm not in ("bins", "eraser"):
         raise ValueError(f"unknown aopc_norm {aopc_norm!r}; choose from bins, eraser")
     if mask_token is not None and mask_token < 1:
@@ -142,8 +239,37 @@ def comprehensiveness(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target
                       index: torch.Tensor | None = None, bins: Sequence[float] = BINS, pooling: Pooling = "sum,abs",
                       mask_token: int | None = None, aopc_norm: AopcNorm = "bins", eval_batch_size: int = 256,
                       tie_seed: int = 0) -> torch.Tensor:
-    """mean_b [p_c(x) − p_c(x without its top-k_b tokens)] per document (float64; higher is better);
-    an empty document gives NaN. ``aopc_norm="eraser"`` divides the sum by |B| + 1 (a k = 0 term of 0)."""
+    """ERASER comprehensiveness (DeYoung et al. 2020) per document (higher is better).
+
+    comp = mean_b [p_c(x) − p_c(x without its top-k_b tokens)], k_b = ``bin_sizes``, tokens ranked by
+    ``token_ranks`` of ``token_scores(A, x)``. ``aopc_norm="eraser"`` divides the sum by |B| + 1 instead (a k = 0
+    term of 0). Documents are processed in chunks that fill whole forward passes.
+
+    Args:
+        model: text classifier, N x L token ids -> N x K logits.
+        x: token ids, N x L, integer dtype (0 = padding).
+        A: attributions, N x L x E or N x L.
+        target: class per document, N, long.
+        index: the documents' dataset indices (for the tie streams), N, long; default None = 0..N-1.
+        bins: the fractions b, in (0, 1], default ``BINS`` (0.01, 0.05, 0.1, 0.2, 0.5).
+        pooling: pooling over the embedding dim (``maps.pool``), default ``"sum,abs"``.
+        mask_token: replace removed tokens by this id (≥ 1) instead of deleting them; default None.
+        aopc_norm: ``"bins"`` (mean over the bins, default) or ``"eraser"``.
+        eval_batch_size: documents per forward pass, default 256.
+        tie_seed: seed of the tie-breaking order, default 0.
+
+    Returns:
+        comp, N, float64, in [-1, 1]; NaN for an empty document.
+
+    Raises:
+        ValueError: a bad parameter (``check_erasure_params``), or A or target without N rows.
+
+    Example:
+        >>> model = torch.nn.EmbeddingBag.from_pretrained(torch.eye(10)[:, [9, 5]], mode="sum")  # (0, number of 5s)
+        >>> x, A = torch.tensor([[5, 3, 3, 3, 0], [0, 0, 0, 0, 0]]), torch.tensor([[4., 1., 2., 3., 0.]]).repeat(2, 1)
+        >>> [round(v, 4) for v in comprehensiveness(model, x, A, torch.tensor([1, 1])).tolist()]  # σ(1) − σ(0); empty
+        [0.2311, nan]
+    """
     return _aopc(model, x, A, target, sufficiency=False, index=index, bins=bins, pooling=pooling,
                  mask_token=mask_token, aopc_norm=aopc_norm, eval_batch_size=eval_batch_size, tie_seed=tie_seed)
 
@@ -152,24 +278,54 @@ def sufficiency(model: nn.Module, x: torch.Tensor, A: torch.Tensor, target: torc
                 index: torch.Tensor | None = None, bins: Sequence[float] = BINS, pooling: Pooling = "sum,abs",
                 mask_token: int | None = None, aopc_norm: AopcNorm = "bins", eval_batch_size: int = 256,
                 tie_seed: int = 0) -> torch.Tensor:
-    """mean_b [p_c(x) − p_c(only the top-k_b tokens, in order)] per document (float64; lower is better);
-    an empty document gives NaN. ``aopc_norm="eraser"`` adds the k = 0 term p_c(x) − p_c(empty document)."""
+    """ERASER sufficiency (DeYoung et al. 2020) per document (lower is better).
+
+    suff = mean_b [p_c(x) − p_c(only the top-k_b tokens, in their order)]. ``aopc_norm="eraser"`` adds the k = 0 term
+    p_c(x) − p_c(empty document) and divides by |B| + 1.
+
+    Args:
+        model, x, A, target, index, bins, pooling, mask_token, aopc_norm, eval_batch_size, tie_seed: as in
+            ``comprehensiveness``.
+
+    Returns:
+        suff, N, float64, in [-1, 1]; NaN for an empty document. Raises as ``comprehensiveness`` does.
+
+    Example:
+        >>> bag = torch.nn.EmbeddingBag.from_pretrained(torch.eye(10)[:, [9, 5]], mode="sum")  # logits (0, #5s)
+        >>> x, A, c = torch.tensor([[5, 3, 3, 3, 0]]), torch.tensor([[4., 1., 2., 3., 0.]]), torch.tensor([1])
+        >>> sufficiency(bag, x, A, c).item(), round(sufficiency(bag, x, A, c, aopc_norm="eraser").item(), 4)
+        (0.0, 0.0385)
+    """
     return _aopc(model, x, A, target, sufficiency=True, index=index, bins=bins, pooling=pooling,
                  mask_token=mask_token, aopc_norm=aopc_norm, eval_batch_size=eval_batch_size, tie_seed=tie_seed)
 
 
 @per_sample_chunks("A", "x", "mask")
 def token_auprc(A: torch.Tensor, x: torch.Tensor, mask: torch.Tensor, *, pooling: Pooling = "sum,abs") -> torch.Tensor:
-    """Area under the precision-recall curve of the token scores against the rationale, per document (float64):
-    sklearn's ``auc(recall, precision)`` of ``precision_recall_curve`` on the document's tokens, batched.
+    """Area under the precision-recall curve of the token scores against the rationale, per document.
 
-    No rationale token (or no token) -> NaN. Constant scores give (1 + P/L) / 2.
+    sklearn's ``auc(recall, precision)`` of ``precision_recall_curve`` on the document's tokens (padding excluded),
+    batched: one point per distinct score, trapezoids from (recall 0, precision 1). Constant scores give
+    (1 + P/L) / 2 for P rationale tokens among L.
 
-    >>> x = torch.tensor([[3, 4, 5, 6, 0]]); mask = torch.tensor([[0., 1., 0., 1., 0.]])
-    >>> token_auprc(torch.tensor([[.1, .9, .2, .8, 5.]]), x, mask).item()  # perfect ranking
-    1.0
-    >>> token_auprc(torch.ones(1, 5), x, mask).item()  # (1 + 2/4) / 2
-    0.75
+    Args:
+        A: attributions, N x L x E or N x L.
+        x: token ids, N x L, integer dtype (0 = padding).
+        mask: the human rationale, N x L (> 0 = rationale token).
+        pooling: pooling over the embedding dim (``maps.pool``), default ``"sum,abs"``.
+
+    Returns:
+        AUPRC, N, float64, in [0, 1]; NaN for a document without rationale tokens (or without tokens).
+
+    Raises:
+        ValueError: ``mask`` is not x's shape.
+
+    Example:
+        >>> x = torch.tensor([[3, 4, 5, 6, 0]]); mask = torch.tensor([[0., 1., 0., 1., 0.]])
+        >>> token_auprc(torch.tensor([[.1, .9, .2, .8, 5.]]), x, mask).item()  # perfect ranking
+        1.0
+        >>> token_auprc(torch.ones(1, 5), x, mask).item()  # (1 + 2/4) / 2
+        0.75
     """
     if mask.shape != x.shape:
         raise ValueError(f"rationale mask of shape {tuple(mask.shape)} does not match token ids {tuple(x.shape)}")

@@ -18,20 +18,50 @@ LEVELS = 9  # p = 0.1, ..., 0.9
 
 
 def mass_levels(device: torch.device | str = "cpu") -> torch.Tensor:
-    """p = k/10, k = 1..9 (float64; each the correctly rounded k/10, so mass shares compare exactly)."""
+    """The saliency-mass levels p = k/10, k = 1..9.
+
+    Each is the correctly rounded k/10, so mass shares compare exactly against it.
+
+    Args:
+        device: where the levels go, default ``"cpu"``.
+
+    Returns:
+        p, 9, float64.
+
+    Example:
+        >>> mass_levels()[[0, 4, 8]].tolist()
+        [0.1, 0.5, 0.9]
+    """
     return torch.arange(1, LEVELS + 1, dtype=torch.float64, device=device) / 10
 
 
 @per_sample_chunks("A", "mask")
 def saliency_precision_recall(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None = None,
                               tie_seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """(precision, recall) per sample and level p (N x 9 each, float64); NaN where undefined (an all-zero map, no
-    saliency on G, an empty mask or a single cell). Exact ties in s are ordered by §0's seeded permutation.
+    """Saliency-weighted precision and recall of the top-X cells at each mass level p (Ismail et al. 2020).
 
-    >>> A = torch.tensor([[[4., 3., 2., 1., 0.]]]); G = torch.tensor([[[1., 0., 1., 0., 0.]]])
-    >>> prec, rec = saliency_precision_recall(A, G)  # s = (1, .75, .5, .25, 0), mass 2.5
-    >>> prec[0, [0, 4, 8]].tolist(), rec[0, [0, 4, 8]].tolist()  # X = 1, 2, 3 at p = .1, .5, .9 (shares .4, .7, .9)
-    ([1.0, 0.5714285714285714, 0.6666666666666666], [0.6666666666666666, 0.6666666666666666, 1.0])
+    s = minmax(|A|) per sample; S_p = the top-X cells of §0's exact ranking of s (ties in a seeded order), X the
+    smallest in [1, n − 1] whose share of Σ s is ≥ p; precision = TP / (TP + FP), recall = TP / (TP + FN) with
+    TP = Σ_{S_p ∩ G} s, FP = Σ_{S_p ∖ G} s, FN = Σ_{G ∖ S_p} s.
+
+    Args:
+        A: attributions, N x F x T (any trailing shape; n cells per sample), real.
+        mask: ground-truth cells G, A's shape (> 0 = relevant).
+        index: the samples' dataset indices (for the tie streams), N, long; default None = 0..N-1.
+        tie_seed: seed of the tie-breaking order, default 0.
+
+    Returns:
+        (precision, recall), each N x 9, float64, in [0, 1]; NaN where undefined: an all-zero map, no saliency
+        on G, an empty mask or a single cell.
+
+    Raises:
+        ValueError: ``mask`` is not A's shape.
+
+    Example:
+        >>> A = torch.tensor([[[4., 3., 2., 1., 0.]]]); G = torch.tensor([[[1., 0., 1., 0., 0.]]])
+        >>> prec, rec = saliency_precision_recall(A, G)  # s = (1, .75, .5, .25, 0), mass 2.5
+        >>> prec[0, [0, 4, 8]].tolist(), rec[0, [0, 4, 8]].tolist()  # X = 1, 2, 3 at p = .1, .5, .9 (shares .4, .7, .9)
+        ([1.0, 0.5714285714285714, 0.6666666666666666], [0.6666666666666666, 0.6666666666666666, 1.0])
     """
     if mask.shape != A.shape:
         raise ValueError(f"mask of shape {tuple(mask.shape)} does not match attributions {tuple(A.shape)}")
@@ -57,12 +87,36 @@ def saliency_precision_recall(A: torch.Tensor, mask: torch.Tensor, *, index: tor
 
 
 def aup(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None = None, tie_seed: int = 0) -> torch.Tensor:
-    """Area under saliency-weighted precision over p = 0.1 ... 0.9 (trapezoid, range [0, 0.8]); NaN if undefined."""
+    """AUP per sample: the area under saliency-weighted precision over p = 0.1 ... 0.9 (trapezoid; higher is better).
+
+    Args:
+        A, mask, index, tie_seed: as in ``saliency_precision_recall``.
+
+    Returns:
+        AUP, N, float64, in [0, 0.8]; NaN where the precision is undefined.
+
+    Example:
+        >>> G = torch.zeros(2, 4, 5); G[:, :2] = 1  # |G| = 10 cells
+        >>> aup(G, G).tolist(), aup(torch.zeros_like(G), G).tolist()[0]  # s = G: precision 1; an all-zero map
+        ([0.8, 0.8], nan)
+    """
     precision, _ = saliency_precision_recall(A, mask, index=index, tie_seed=tie_seed)
     return torch.trapezoid(precision, mass_levels(precision.device), dim=1)
 
 
 def aur(A: torch.Tensor, mask: torch.Tensor, *, index: torch.Tensor | None = None, tie_seed: int = 0) -> torch.Tensor:
-    """Area under saliency-weighted recall over p = 0.1 ... 0.9 (trapezoid, range [0, 0.8]); NaN if undefined."""
+    """AUR per sample: the area under saliency-weighted recall over p = 0.1 ... 0.9 (trapezoid; higher is better).
+
+    Args:
+        A, mask, index, tie_seed: as in ``saliency_precision_recall``.
+
+    Returns:
+        AUR, N, float64, in [0, 0.8]; NaN where the recall is undefined.
+
+    Example:
+        >>> G = torch.zeros(1, 4, 5); G[0, :2] = 1  # s = G: X = 10p cells, recall p
+        >>> aur(G, G).item()
+        0.4
+    """
     _, recall = saliency_precision_recall(A, mask, index=index, tie_seed=tie_seed)
     return torch.trapezoid(recall, mass_levels(recall.device), dim=1)
