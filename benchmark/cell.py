@@ -170,11 +170,12 @@ class CellWorker:
         method.ctx = TrainingContext(
             device=self.device, generator=torch.Generator().manual_seed(cell.seed),
             cam_layer=arch.cls.cam_layer, flint_layers=arch.cls.flint_layers, normalization=model.normalization,
-            precision=budget.precision)
+            precision=budget.precision, shortcut_mask=cell.task.cls.meta.shortcut_mask)
         with measure(self.device) as cost:
             model = method.fit(model, train.to(self.device), budget)
         return model, {"labels": cell.labels(), **dataclasses.asdict(cost), "steps": method.ctx.total_steps,
-                       "flops": flops_record(method.ctx.flops, cost.wall_time_s), **self._provenance()}
+                       "flops": flops_record(method.ctx.flops, cost.wall_time_s), "health": method.health.record(),
+                       **self._provenance()}
 
     def _model(self, cell: TrainCell, train: Batch, weights: dict[str, torch.Tensor] | None,
                out: CellOutput) -> torch.nn.Module:

@@ -15,6 +15,7 @@ from typing import Any
 from xaibench.leaderboard.aggregate import Table, aggregate
 from xaibench.leaderboard.content import Cell, arrow, column_title, layout, provenance
 from xaibench.leaderboard.derived import with_derived
+from xaibench.leaderboard.health import render_health
 from xaibench.leaderboard.markdown import LEGEND
 from xaibench.leaderboard.plots import Png, render_figures
 
@@ -30,6 +31,7 @@ table.board { border-collapse: collapse; margin: .5em 0 1.5em; display: block; o
 .board tbody.controls td { color: #777; font-style: italic; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 .legend, footer { color: #555; max-width: 70em; }
+.board td.warn { color: #b00; white-space: normal; }
 """
 
 # Click a header: sort the model rows by that column (numbers by the mean; missing values last), again: reverse.
@@ -87,6 +89,7 @@ def render_html(records: Iterable[dict[str, Any]], training: Iterable[dict[str, 
         body += [render_table(t) for t in own]
         body += [_figure(p) for p in figures if p.task == task]
         body.append("</section>")
+    body.append(render_health(training))
     codes, suites, packages = provenance(all_records)
     body.append(f"<footer><hr><p>Code version: {escape(', '.join(codes))}. Suite: {escape(', '.join(suites))}. "
                 f"{len(all_records)} records.</p><p>Packages: {escape('; '.join(packages))}.</p></footer>")

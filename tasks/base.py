@@ -24,6 +24,8 @@ class TaskMeta:
     mask_kind: str = "ground truth"  # or "derived" for masks computed from the data
     vocab_size: int | None = None  # text tasks: token ids are in [0, vocab_size), 0 = padding
     extras: tuple[str, ...] = ()  # the per-sample Batch.meta keys it provides (metrics may require them)
+    # The extras key (1 = must not be used, e.g. a decoy patch) that RRR penalizes; None: RRR reads 1 - mask.
+    shortcut_mask: str | None = None
 
 
 class Task(Component):

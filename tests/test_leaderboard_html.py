@@ -216,3 +216,22 @@ def test_sorting_in_a_real_browser(tmp_path):
     assert result["asc"] == sorted(means, key=means.get) == ["rrr", "erm", EVIL, "sgt"]
     assert result["desc"] == sorted(means, key=means.get, reverse=True)
     assert len(result["images"]) == 2 and all(w > 100 for w in result["images"])  # the PNGs decode
+
+
+def test_the_page_shows_each_models_health_figures_and_warnings():
+    def training(method, seed, health):
+        return {"key": {"task": {"name": "shapes", "version": "1"}, "seed": seed, "data_seed": 0},
+                "labels": {"task": "shapes", "architecture": "small_cnn", "method": method}, "wall_time_s": 1.0,
+                "code_version": "0.1.0+gabc", "versions": {"torch": "2.13.0"}, "suite": {"name": "s", "hash": "h1"},
+                "health": health}
+
+    runs = [training("rrr", 0, {"per_epoch": {"ratio": [3.0, 0.5]}, "warnings": []}),
+            training("expl_consistency", 1, {"per_epoch": {"ess_fraction": [None, 0.017]},
+                                             "warnings": [f"{EVIL} 'ess_fraction' = 0.017"]}),
+            training("erm", 0, {"per_epoch": {}, "warnings": []})]
+    page = render_html(RECORDS, runs)
+    section = page[page.index('<section id="health">'):]
+    assert "<tr><td>rrr</td><td>small_cnn</td><td>0</td><td>ratio 0.5</td><td class=\"warn\"></td></tr>" in section
+    assert "<td>ess_fraction 0.017</td><td class=\"warn\">&lt;script&gt;" in section and EVIL not in page
+    assert "<td>erm</td>" not in section  # no figures: no row
+    assert 'id="health"' not in render_html(RECORDS)

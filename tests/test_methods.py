@@ -14,13 +14,13 @@ from xaibench.budget import Budget
 from xaibench.errors import ConfigError
 from xaibench.methods.base import TrainingContext
 from xaibench.methods.erm import ERM
-from xaibench.methods.expl_consistency import (ExplanationConsistency, consistency, differentiable_grad_cam,
-                                               normalized_weights)
+from xaibench.methods.expl_consistency import (ExplanationConsistency, average_ranks, bounded_weights, consistency,
+                                               differentiable_grad_cam, effective_sample_size)
 from xaibench.methods.flint import (FLINT, FLINTPosthoc, attach_flint, entropy_loss, flint_forward, flint_nets,
                                     output_fidelity_loss, schedule_weights)
 from xaibench.methods.hooks import frozen_bn_stats, guided_relu
-from xaibench.methods.interp_grad import InterpretableGradients, gradient_distance
-from xaibench.methods.rrr import RRR, rrr_penalty
+from xaibench.methods.interp_grad import InterpretableGradients, gradient_distance, probe_guided_distance
+from xaibench.methods.rrr import RRR, rrr_penalty, rrr_terms
 from xaibench.methods.sgt import SGT, fill_values, kl_div, sgt_mask
 from xaibench.metrics.explainers.flint_relevance import FlintRelevance
 from xaibench.metrics.explainers.grad_cam import GradCAM
@@ -93,7 +93,7 @@ def test_sgt_loss_matches_the_spec_pseudocode():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.Dropout(0.5), nn.Flatten(), nn.Linear(48, 3))
     x, y = torch.rand(4, 2, 4, 4), torch.tensor([0, 1, 2, 1])
-    method = bind(SGT({"k": 0.5, "fill": "channel_mean"}))
+    method = bind(SGT({"k": 0.5, "fill": "channel_mean", "rank_by": "abs", "saliency_of": "logit"}))
     method.loss(model.train(), Batch(x, y), 0)
     assert model.training and model[2].training  # the saliency pass's eval mode was undone
     model[2].p = 0.0  # the dropout masks differ between calls: compare without
@@ -183,7 +183,36 @@ def test_sgt_log_prob_saliency_on_a_linear_model():
     p = F.softmax(model(x), 1).detach()
     g = bind(SGT({"saliency_of": "log_prob"})).saliency(model, x, y)
     torch.testing.assert_close(g.flatten(1), W[y] - p @ W)  # d log p_y / dx = W_y - Σ_k p_k W_k
-    torch.testing.assert_close(bind(SGT()).saliency(model, x, y).flatten(1), W[y])
+    torch.testing.assert_close(bind(SGT({"saliency_of": "logit"})).saliency(model, x, y).flatten(1), W[y])
+
+
+def test_sgt_defaults_are_the_official_code():
+    """Transcribed from ayaabdelsalam91/saliency_guided_training@925ad6f, Scripts/interpretable.py (isMNIST path,
+    ``--abs`` off, the net ending in log_softmax): model.eval(); grads = Saliency(model).attribute(data, target,
+    abs=False).mean(1); indx = topk(grads.view(N, -1), numberOfFeatures, largest=False); masked entries drawn
+    U[min, max] of the sample; KLDivLoss(log_target=True, reduction='batchmean')(maskedOutputs, output)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 3))
+    x, y = torch.rand(4, 1, 4, 4), torch.tensor([0, 1, 2, 1])
+    method = bind(SGT())
+    assert (method.cfg.rank_by, method.cfg.saliency_of, method.cfg.fill) == ("signed", "log_prob", "uniform_sample")
+    loss = method.loss(model, Batch(x, y), 0)
+    log_net = lambda t: F.log_softmax(model(t), 1)  # noqa: E731  the official Net's output
+    xg = x.clone().requires_grad_()
+    (g,) = torch.autograd.grad(log_net(xg).gather(1, y[:, None]).sum(), xg)  # captum Saliency, abs=False
+    _, idx = torch.topk(g.mean(1).view(4, -1), 8, dim=1, largest=False)
+    u = torch.rand(x.shape, generator=torch.Generator().manual_seed(0))  # our generator's draws, in order
+    lo, hi = x.amin((1, 2, 3), keepdim=True), x.amax((1, 2, 3), keepdim=True)
+    x_m = x.clone().view(4, -1)
+    for i in range(4):
+        x_m[i, idx[i]] = (lo + (hi - lo) * u).view(4, -1)[i, idx[i]]
+    output, masked = log_net(x), log_net(x_m.view_as(x))
+    kl = nn.KLDivLoss(log_target=True, reduction="batchmean")(masked, output)
+    torch.testing.assert_close(loss, F.cross_entropy(model(x), y) + kl, rtol=0, atol=1e-6)
+    assert method.health.record()["per_epoch"] == {}  # figures close per epoch, in fit
+    method.health.end_epoch()
+    figures = method.health.record()["per_epoch"]
+    assert figures["masked_fraction"] == [0.5] and figures["kl"][0] == pytest.approx(kl.item(), abs=1e-6)
 
 
 def test_guided_relu_restores_the_modules_and_is_differentiable():
@@ -221,9 +250,17 @@ def test_consistency_weights_by_hand():
     v = 1 - E
     torch.testing.assert_close(v, torch.tensor([1 - 1 / math.sqrt(2), 0.0, 1.0, 1.0]))  # zero map: E = 0
     assert zero.tolist() == [False, False, False, True]
-    w = normalized_weights(v)
-    assert w.mean().item() == pytest.approx(1.0)
-    torch.testing.assert_close(w, v / v.mean())
+    r = v[:3] / v[:3].mean()  # below the clip: the mean stays 1
+    linear = bounded_weights(v, zero, weighting="linear")
+    torch.testing.assert_close(linear, torch.cat([0.5 + 0.5 * r, torch.ones(1)]))  # degenerate: neutral 1
+    torch.testing.assert_close(bounded_weights(v, zero), torch.tensor([1.0, 0.5, 1.5, 1.0]))  # rank, the default
+    paper = bounded_weights(v, torch.zeros(4, dtype=torch.bool), mix=1.0, clip=math.inf, weighting="linear")
+    torch.testing.assert_close(paper, v / v.mean())  # the paper's v / mean(v)
+    spike = torch.tensor([0.0] * 9 + [1.0])  # r = 10, clipped at 4: (0.5 x 9, 2.5) / 0.7
+    torch.testing.assert_close(bounded_weights(spike, torch.zeros(10, dtype=torch.bool), weighting="linear"),
+                               torch.tensor([0.5] * 9 + [2.5]) / 0.7)
+    assert average_ranks(torch.tensor([2.0, 1.0, 2.0, 2.0])).tolist() == [2.0, 0.0, 2.0, 2.0]
+    assert effective_sample_size(torch.tensor([1.0, 1.0, 2.0])) == pytest.approx(16 / 6)
 
 
 def test_differentiable_grad_cam_matches_the_explainer():
@@ -235,20 +272,90 @@ def test_differentiable_grad_cam_matches_the_explainer():
     torch.testing.assert_close(ours.detach(), reference, rtol=0, atol=1e-5)
 
 
-def test_consistency_pass_attacks_only_the_background_and_weights_average_one():
+def test_consistency_pass_attacks_only_the_background_and_records_its_health():
     model, data = tiny_model(), tiny_data(False)[:8]
     method = bind(ExplanationConsistency())
     H = method.explain(model, data.x, data.y)
-    x_hat = method.attack(model.eval(), data.x, data.y, H)
-    fg = (H >= 0.5)[:, None]
-    assert torch.equal(x_hat[fg.expand_as(x_hat)], data.x[fg.expand_as(x_hat)])
-    assert (x_hat - data.x).abs().max() <= 8 / 255 + 1e-6 and (x_hat - data.x).abs().max() > 0
-    raw = bind(ExplanationConsistency({"normalize": False})).consistency_weights(model, data, 4)
-    E, _ = consistency(H.float(), method.explain(model, x_hat, data.y).float())
-    torch.testing.assert_close(raw, 1 - E, rtol=0, atol=1e-6)
+    lo, hi = data.x.min().item(), data.x.max().item()
+    x_hat = method.attack(model.eval(), data.x, data.y, H, (lo, hi))
+    fg = (H >= 0.5)[:, None].expand_as(x_hat)
+    assert torch.equal(x_hat[fg], data.x[fg])
+    eps = 8 / 255 * (hi - lo)  # relative to the data range, not clipped to it
+    assert (x_hat - data.x).abs().max() <= eps + 1e-6
+    assert (x_hat - data.x).abs()[~fg].mean() > 0.5 * eps  # the background actually moves
     w = method.consistency_weights(model, data, 4)
+    E, zero = consistency(H.float(), method.explain(model, x_hat, data.y).float())
+    torch.testing.assert_close(w, bounded_weights(1 - E, zero), rtol=0, atol=1e-6)
     assert w.mean().item() == pytest.approx(1.0, abs=1e-6)
-    torch.testing.assert_close(w, raw / raw.mean(), rtol=0, atol=1e-6)
+    method.health.end_epoch()
+    figures = {k: v[0] for k, v in method.health.record()["per_epoch"].items()}
+    assert figures["ess"] == pytest.approx(effective_sample_size(w)) and figures["ess_fraction"] == figures["ess"] / 8
+    assert figures["mean_perturbation"] == pytest.approx((x_hat - data.x).abs()[~fg].mean().item(), rel=1e-5)
+    assert figures["perturbation_fraction"] == pytest.approx(figures["mean_perturbation"] / eps)
+
+
+def test_a_weight_collapse_logs_a_warning_naming_the_figure(caplog):
+    """The paper's weights (mix=1, no clip) with one inconsistent map: all the weight on one sample."""
+    model, data = tiny_model(), tiny_data(False)
+    n = len(data)
+    method = bind(ExplanationConsistency({"weighting": "linear", "mix": 1.0, "clip_ratio": 1e9}))
+    calls = []
+
+    def explain(model, x, y):  # identical maps before and after the attack, except sample 0's
+        calls.append(1)
+        H = torch.zeros(len(x), *x.shape[2:])
+        H[:, 0, 0] = 1.0
+        if len(calls) % 2 == 0:
+            H[0, 0, 1] = 1.0
+        return H
+
+    method.explain = explain
+    w = method.consistency_weights(model, data, n)
+    assert w[0].item() == pytest.approx(n) and effective_sample_size(w) == pytest.approx(1.0)
+    with caplog.at_level("WARNING", logger="xaibench.methods"):
+        method.health.end_epoch()
+    assert f"expl_consistency: health figure 'ess_fraction' = {1 / n:.3g} in epoch 1" in caplog.text
+    assert method.health.record()["warnings"] and "'degenerate_share'" not in caplog.text
+    caplog.clear()
+    bounded = bind(ExplanationConsistency())
+    bounded.explain = explain
+    bounded.consistency_weights(model, data, n)
+    with caplog.at_level("WARNING", logger="xaibench.methods"):
+        bounded.health.end_epoch()
+    assert "ess_fraction" not in caplog.text  # bounded weights: w <= 1.5
+
+
+def test_rrr_ratio_off_by_100x_warns(caplog):
+    model, x, y = linear_model(), torch.rand(4, 1, 2, 2), torch.tensor([0, 1, 2, 0])
+    mask = torch.tensor([[1.0, 0.0], [0.0, 1.0]]).expand(4, 2, 2)
+    method = bind(RRR({"lam": 1e9}))
+    ce, penalty = (t.item() for t in rrr_terms(model, x, y, 1 - mask))
+    method.loss(model, Batch(x, y, mask), 0)
+    with caplog.at_level("WARNING", logger="xaibench.methods"):
+        method.health.end_epoch()
+    figures = method.health.record()["per_epoch"]
+    assert figures["ratio"][0] == pytest.approx(1e9 * penalty / ce, rel=1e-5) and figures["ce"][0] == pytest.approx(ce)
+    assert "rrr: health figure 'ratio'" in caplog.text and "outside its sane range [0, 100]" in caplog.text
+
+
+def test_erm_records_the_guided_distance_and_trains_exactly_as_without_the_probe():
+    data, budget = tiny_data(False), Budget(epochs=2, batch_size=8)
+    torch.manual_seed(0)
+    model = tiny_model()
+    erm = bind(ERM())
+    erm.fit(model, data, budget)
+    torch.manual_seed(0)
+    reference, gen = tiny_model(), torch.Generator().manual_seed(0)
+    optimizer = torch.optim.Adam(reference.parameters(), lr=budget.lr)
+    for _ in range(budget.epochs):
+        for batch in data.minibatches(budget.batch_size, gen):
+            optimizer.zero_grad()
+            F.cross_entropy(reference.train()(batch.x), batch.y).backward()
+            optimizer.step()
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), reference.state_dict().values()))
+    distances = erm.health.record()["per_epoch"]["guided_cos_distance"]
+    assert len(distances) == 2
+    assert distances[-1] == pytest.approx(probe_guided_distance(model, data))
 
 
 def test_consistency_reweights_after_the_warmup_only():
@@ -268,7 +375,7 @@ def test_rrr_penalty_is_zero_when_the_gradient_lies_inside_the_mask():
         model[1].weight[:, [1, 3]] = 0  # pixels (0, 1) and (1, 1) never matter
     mask = torch.tensor([[1.0, 0.0], [1.0, 0.0]]).expand(4, 2, 2)
     x, y = torch.rand(4, 1, 2, 2), torch.tensor([0, 1, 2, 0])
-    loss = bind(RRR()).loss(model, Batch(x, y, mask), 0)
+    loss = bind(RRR()).loss(model, Batch(x, y, mask), 0)  # the task declares no shortcut mask: A = 1 - mask
     assert torch.equal(loss, F.cross_entropy(model(x), y))
 
 
@@ -280,9 +387,35 @@ def test_rrr_penalty_by_hand_on_a_linear_model():
     p = F.softmax(model(x), 1).detach()
     g = W.sum(0) - 3 * p @ W  # d/dx Σ_c log p_c = Σ_c W_c - K Σ_k p_k W_k
     expected_pen = (g[:, [1, 2]] ** 2).sum() / 4
-    assert rrr_penalty(torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]]), mask[:1]).item() == 4.0 + 9.0
-    loss = bind(RRR()).loss(model, Batch(x, y, mask), 0)
+    assert rrr_penalty(torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]]), 1 - mask[:1]).item() == 4.0 + 9.0
+    loss = bind(RRR({"lam": 10.0})).loss(model, Batch(x, y, mask), 0)
     torch.testing.assert_close(loss, F.cross_entropy(model(x), y) + 10 * expected_pen, rtol=1e-6, atol=1e-7)
+
+
+def test_rrr_penalizes_the_tasks_shortcut_mask_not_the_background():
+    """On a task that declares ``shortcut_mask`` (decoy Fashion-MNIST: the swatch), A is that mask, as Ross et al.'s
+    ``augment()`` (dtak/rrr@d83a16e, rrr/decoy_mnist.py: expl = 1 on the 4x4 corner swatch only)."""
+    model = linear_model()
+    x, y = torch.rand(4, 1, 2, 2), torch.tensor([0, 1, 2, 0])
+    mask = torch.tensor([[1.0, 0.0], [0.0, 0.0]]).expand(4, 2, 2)  # the object: pixel (0, 0)
+    swatch = torch.tensor([[0.0, 0.0], [0.0, 1.0]]).expand(4, 2, 2)  # the decoy: pixel (1, 1)
+    W, p = model[1].weight.detach(), F.softmax(model(x), 1).detach()
+    g = W.sum(0) - 3 * p @ W
+    method = bind(RRR({"lam": 2.0}))
+    method.ctx.shortcut_mask = "decoy_mask"
+    batch = Batch(x, y, mask, meta={"decoy_mask": swatch})
+    torch.testing.assert_close(method.loss(model, batch, 0), F.cross_entropy(model(x), y) + 2 * (g[:, 3] ** 2).sum() / 4)
+    background = bind(RRR({"lam": 2.0, "region": "outside_mask"}))
+    background.ctx.shortcut_mask = "decoy_mask"
+    torch.testing.assert_close(background.loss(model, batch, 0),
+                               F.cross_entropy(model(x), y) + 2 * (g[:, 1:] ** 2).sum() / 4)
+    with pytest.raises(ValueError, match="meta\\['decoy_mask'\\]"):
+        method.loss(model, Batch(x, y, mask), 0)
+
+
+def test_decoy_task_declares_its_swatch_for_rrr():
+    from xaibench.tasks.images.decoy_fashion_mnist import DecoyFashionMNIST
+    assert DecoyFashionMNIST.meta.shortcut_mask == "decoy_mask" in DecoyFashionMNIST.meta.extras
 
 
 # -- FLINT -------------------------------------------------------------------------------------------------------
@@ -503,3 +636,18 @@ def test_runner_reloads_cached_flint_weights_and_scores_only_flint_models(write_
     assert ("erm", "flint_interpreter_accuracy") not in values  # not a FLINT model: not planned
     flint = values[("flint", "flint_interpreter_accuracy")]
     assert flint["n"] == 16 and set(flint["values"]) <= {0.0, 1.0}
+
+
+def test_training_records_carry_each_methods_health_figures(write_suite, tmp_path):
+    from xaibench.config import load_suite
+    from xaibench.runner import Runner
+    from xaibench.store import ResultStore
+
+    store = ResultStore(tmp_path / "results")
+    suite = FLINT_SUITE.replace("budget: {epochs: 1", "budget: {epochs: 2")
+    assert not Runner(load_suite(str(write_suite(suite))), store, quiet=True).run().failures
+    health = {r["labels"]["method"]: r["health"] for r in store.records("training")}
+    assert len(health["erm"]["per_epoch"]["guided_cos_distance"]) == 2
+    fidelity = health["flint"]["per_epoch"]["train_fidelity"]
+    assert len(fidelity) == 2 and all(0.0 <= f <= 1.0 for f in fidelity)
+    assert health["erm"]["warnings"] == [] and health["flint"]["ranges"] == {}

@@ -13,6 +13,7 @@ from xaibench.batch import Batch
 from xaibench.budget import Budget
 from xaibench.component import Component
 from xaibench.flops import FlopCounter
+from xaibench.methods.health import HealthLog
 
 
 @dataclasses.dataclass
@@ -29,6 +30,7 @@ class TrainingContext:
     flops: int = 0  # training FLOPs so far, forward and backward, every pass of the method (xaibench.flops)
     flop_cache: dict[Hashable, int] = dataclasses.field(default_factory=dict)  # step_key -> one step's FLOPs
     precision: str = "fp32"  # the budget's: "bf16" runs each step's forward passes under bfloat16 autocast
+    shortcut_mask: str | None = None  # the task's Batch.meta key of what must not be used (TaskMeta.shortcut_mask)
 
     @property
     def progress(self) -> float:
@@ -59,10 +61,22 @@ class TrainingMethod(Component):
     # that require it are planned only for methods that provide it.
     provides: ClassVar[frozenset[str]] = frozenset()
     cost: ClassVar[str] = "1x ERM"
+    # Sane (low, high) bounds of the health figures a method records (health.py); a mean outside warns.
+    health_ranges: ClassVar[dict[str, tuple[float, float]]] = {}
 
     def __init__(self, config: object | None = None):
         self.cfg = self.make_config(config)
         self.ctx: TrainingContext | None = None
+        self.health = HealthLog(self.name, self.health_ranges)
+
+    def start_health(self) -> HealthLog:
+        """A fresh health log (each fit starts one); the harness stores ``self.health.record()``."""
+        self.health = HealthLog(self.name, self.health_ranges)
+        return self.health
+
+    def epoch_end(self, model: nn.Module, train_data: Batch) -> None:
+        """Called after each epoch of the training loop, before the health log closes the epoch: a place for
+        diagnostics on the model (they must leave weights, modes and random state alone). Default: nothing."""
 
     def prepare(self, model: nn.Module, x: torch.Tensor) -> None:
         """Add auxiliary networks to ``model.xaibench_aux`` (``x``: a few training inputs); the harness calls it
@@ -78,10 +92,13 @@ class TrainingMethod(Component):
         steps_per_epoch = -(-len(train_data) // budget.batch_size)
         ctx.total_steps = budget.epochs * steps_per_epoch
         ctx.step = 0
+        self.start_health()
         for _ in range(budget.epochs):
             for batch in train_data.minibatches(budget.batch_size, ctx.generator):
                 model.train()
                 self.train_step(model, batch.to(ctx.device), optimizer)
+            self.epoch_end(model, train_data)
+            self.health.end_epoch()
         return model
 
     def step_key(self, model: nn.Module, batch: Batch, step: int) -> Hashable | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Hashable
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +17,7 @@ from xaibench.methods.base import TrainingMethod
 from xaibench.methods.hooks import capture_outputs, eval_mode
 from xaibench.methods.sgt import lowest_k
 from xaibench.metrics.explainers.cam import CAMExplainer, cam_layer_of, expand_like, upsample
-from xaibench.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, UnitInterval
+from xaibench.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, Range, UnitInterval
 from xaibench.registries import EXPLAINERS, METHODS
 
 Sim = Literal["cosine", "l1", "pearson", "ssim"]
@@ -72,14 +72,60 @@ def consistency(H: torch.Tensor, H_hat: torch.Tensor, sim: Sim = "cosine") -> tu
     return torch.where(zero, torch.zeros_like(E), E), zero
 
 
-def normalized_weights(v: torch.Tensor) -> torch.Tensor:
-    """v / mean(v): weights averaging 1 over the dataset; an all-zero v gives ones.
+Weighting = Literal["linear", "rank"]
 
-    >>> normalized_weights(torch.tensor([0.5, 0.0, 1.0])).tolist(), normalized_weights(torch.zeros(2)).tolist()
-    ([1.0, 0.0, 2.0], [1.0, 1.0])
+
+def average_ranks(v: torch.Tensor) -> torch.Tensor:
+    """Ranks 0..n-1 of ``v`` (ascending), tied values sharing their average rank.
+
+    >>> average_ranks(torch.tensor([0.3, 0.1, 0.3, 0.0])).tolist()
+    [2.5, 1.0, 2.5, 0.0]
     """
-    mean = v.mean()
-    return v / mean if mean > 0 else torch.ones_like(v)
+    order = v.argsort(stable=True)
+    _, inverse, counts = torch.unique_consecutive(v[order], return_inverse=True, return_counts=True)
+    ends = counts.cumsum(0).to(torch.float64)
+    average = (ends - counts + ends - 1) / 2
+    ranks = torch.empty(len(v), dtype=torch.float64, device=v.device)
+    ranks[order] = average[inverse]
+    return ranks.to(v.dtype)
+
+
+def bounded_weights(v: torch.Tensor, degenerate: torch.Tensor, mix: float = 0.5, clip: float = 4.0,
+                    weighting: Weighting = "rank") -> torch.Tensor:
+    """Sample weights of mean 1 from v = 1 - E [D]: degenerate samples (an all-zero map) get the neutral weight 1;
+    the others w = (1 - mix) + mix·r, renormalized to mean 1 among them, with r = 2·rank / (m - 1) (``rank``, ties
+    averaged: w in [1 - mix, 1 + mix]) or r = min(v / mean(v), clip) (``linear``). ``linear, mix=1, clip=inf``:
+    the paper's v / mean(v).
+
+    >>> v, none = torch.tensor([0.0, 0.1, 0.2, 9.7]), torch.zeros(4, dtype=torch.bool)
+    >>> [round(w, 4) for w in bounded_weights(v, none, weighting="linear").tolist()]  # r = (0, .04, .08, 3.88)
+    [0.5, 0.52, 0.54, 2.44]
+    >>> bounded_weights(v, torch.tensor([False, False, False, True])).tolist()  # rank: r = (0, 1, 2)
+    [0.5, 1.0, 1.5, 1.0]
+    """
+    w = torch.ones_like(v)
+    ok = ~degenerate
+    m = int(ok.sum())
+    if m == 0:
+        return w
+    vo = v[ok]
+    if weighting == "rank":
+        r = 2 * average_ranks(vo) / (m - 1) if m > 1 else torch.ones_like(vo)
+    else:
+        mean = vo.mean()
+        r = (vo / mean).clamp(max=clip) if mean > 0 else torch.ones_like(vo)
+    wo = (1 - mix) + mix * r
+    w[ok] = wo / wo.mean()
+    return w
+
+
+def effective_sample_size(w: torch.Tensor) -> float:
+    """(Σw)² / Σw² (Kish): n for equal weights, 1 when one sample carries all.
+
+    >>> effective_sample_size(torch.ones(10)), effective_sample_size(torch.tensor([1.0, 0.0, 0.0]))
+    (10.0, 1.0)
+    """
+    return (w.sum() ** 2 / w.pow(2).sum()).item() if w.abs().sum() > 0 else 0.0
 
 
 def differentiable_grad_cam(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -107,8 +153,10 @@ class ExplanationConsistency(TrainingMethod):
     """
 
     name = "expl_consistency"
-    version = "1"
+    version = "2"
     cost = "1x ERM + (n_steps + 2)x per reweighting pass (about 7 ERM epochs at the defaults)"
+    health_ranges = {"ess_fraction": (0.1, 1.0), "degenerate_share": (0.0, 0.5),
+                     "perturbation_fraction": (0.1, 1.0 + 1e-6)}
     _data: Batch | None = None  # the training set, while fit runs
     weights: torch.Tensor | None = None  # per dataset index; None = unit weights
     flagged = 0  # samples whose last CAM was all zero (E = 0)
@@ -117,16 +165,19 @@ class ExplanationConsistency(TrainingMethod):
     class Config:
         warmup: UnitInterval = 0.2  # fraction of the epochs trained with unit weights (at least one epoch)
         update_every: PositiveInt = 1  # epochs between reweighting passes
-        eps: NonNegativeFloat = 8 / 255
-        alpha: NonNegativeFloat = 2 / 255
+        eps: NonNegativeFloat = 8 / 255  # L_inf budget as a fraction of the training data's range (max - min) [D]
+        alpha: NonNegativeFloat = 2 / 255  # step, same unit
         n_steps: NonNegativeInt = 5
+        clip: bool = False  # clamp x_hat to the data range; off: the background moves by up to eps everywhere [D]
         fg: Literal["threshold", "top_area"] = "threshold"
         t_fg: UnitInterval = 0.5  # fg=threshold: foreground = H >= t_fg
         fg_area: UnitInterval = 0.3  # fg=top_area: the top fraction of pixels by H
         attack_objective: Literal["ce", "explanation"] = "ce"  # explanation: maximize 1 - sim (differentiable Grad-CAM)
         sim: Sim = "cosine"
-        normalize: bool = True
-        pred_consistency: bool = False  # E *= 1[argmax f(x_hat) = y]
+        weighting: Weighting = "rank"  # bounded_weights [D]; linear: proportional to v / mean(v), clipped
+        mix: UnitInterval = 0.5  # w = (1 - mix) + mix * r; linear with mix=1 and a huge clip_ratio: the paper's v / mean(v)
+        clip_ratio: Annotated[float, Range(ge=1)] = 4.0  # linear weighting: r = min(v / mean(v), clip_ratio)
+        pred_consistency: bool = False  # E *= 1[argmax f(x_hat) = argmax f(x)] [D]
         cam: str = "grad_cam"  # any registered CAM explainer
 
     def warmup_epochs(self, epochs: int) -> int:
@@ -145,41 +196,62 @@ class ExplanationConsistency(TrainingMethod):
             return H >= self.cfg.t_fg
         return lowest_k(-H, self.cfg.fg_area)  # the largest values, ties by index
 
-    def attack(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, H: torch.Tensor) -> torch.Tensor:
-        """L_inf PGD (no random start) on the background (1 - M) only; returns x_hat = clip01(x + δ(1 - M))."""
+    def attack(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, H: torch.Tensor,
+               data_range: tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:
+        """L_inf PGD (no random start) on the background (1 - M) only: x_hat = x + δ(1 - M), |δ| <= eps·(hi - lo),
+        clamped to [lo, hi] = ``data_range`` only with ``clip``."""
         c = self.cfg
+        lo, hi = data_range
+        eps, alpha = c.eps * (hi - lo), c.alpha * (hi - lo)
         background = (~self.foreground(H)).to(x.dtype)[:, None]
+        perturbed = (lambda d: (x + d * background).clamp(lo, hi)) if c.clip else (lambda d: x + d * background)
         delta = torch.zeros_like(x)
         for _ in range(c.n_steps):
             delta.requires_grad_(True)
-            x_adv = (x + delta * background).clamp(0, 1)
+            x_adv = perturbed(delta)
             if c.attack_objective == "ce":
                 objective = F.cross_entropy(model(x_adv), y, reduction="sum")
             else:
                 objective = (1 - similarity(H, differentiable_grad_cam(model, x_adv, y), c.sim)).sum()
             (grad,) = torch.autograd.grad(objective, delta)
-            delta = (delta + c.alpha * grad.sign()).clamp(-c.eps, c.eps).detach()
-        return (x + delta * background).clamp(0, 1)
+            delta = (delta + alpha * grad.sign()).clamp(-eps, eps).detach()
+        return perturbed(delta).detach()
 
     def consistency_weights(self, model: nn.Module, data: Batch, batch_size: int) -> torch.Tensor:
-        """v_i = 1 - E(x_i, x_hat_i) for every sample (by dataset index), normalized to mean 1 unless disabled."""
-        v = torch.zeros(int(data.index.max()) + 1, device=data.x.device)
-        self.flagged = 0
+        """Weights by dataset index from v_i = 1 - E(x_i, x_hat_i) (``bounded_weights``); records the pass's health:
+        effective sample size, the weight share of degenerate maps and the mean background perturbation."""
+        c = self.cfg
+        size = int(data.index.max()) + 1
+        v = torch.zeros(size, device=data.x.device)
+        degenerate = torch.zeros(size, dtype=torch.bool, device=data.x.device)
+        data_range = (data.x.min().item(), data.x.max().item())
+        moved, background = torch.zeros((), device=v.device), torch.zeros((), device=v.device)  # no sync per batch
         with eval_mode(model), torch.enable_grad():
             for batch in data.minibatches(batch_size):
                 H = self.explain(model, batch.x, batch.y)
-                x_hat = self.attack(model, batch.x, batch.y, H)
-                E, zero = consistency(H.float(), self.explain(model, x_hat, batch.y).float(), self.cfg.sim)
-                if self.cfg.pred_consistency:
+                x_hat = self.attack(model, batch.x, batch.y, H, data_range)
+                E, zero = consistency(H.float(), self.explain(model, x_hat, batch.y).float(), c.sim)
+                if c.pred_consistency:
                     with torch.no_grad():
-                        E = E * (model(x_hat).argmax(1) == batch.y).to(E.dtype)
-                self.flagged += int(zero.sum())
-                v[batch.index] = 1 - E
-        present = torch.zeros_like(v, dtype=torch.bool)
+                        E = E * (model(x_hat).argmax(1) == model(batch.x).argmax(1)).to(E.dtype)
+                v[batch.index], degenerate[batch.index] = 1 - E, zero
+                bg = (~self.foreground(H))[:, None].expand_as(batch.x)
+                moved += ((x_hat - batch.x).abs() * bg).sum()
+                background += bg.sum()
+        self.flagged = int(degenerate.sum())
+        present = torch.zeros(size, dtype=torch.bool, device=v.device)
         present[data.index] = True
-        if self.cfg.normalize:
-            v[present] = normalized_weights(v[present])
-        return v
+        w = torch.ones_like(v)
+        w[present] = bounded_weights(v[present], degenerate[present], c.mix, c.clip_ratio, c.weighting)
+        wp = w[present]
+        ess = effective_sample_size(wp)
+        mean_perturbation = (moved / background).item() if background > 0 else 0.0
+        eps = c.eps * (data_range[1] - data_range[0])
+        self.health.add(ess=ess, ess_fraction=ess / len(wp),
+                        degenerate_share=(wp[degenerate[present]].sum() / wp.sum()).item(),
+                        mean_perturbation=mean_perturbation,
+                        perturbation_fraction=mean_perturbation / eps if eps > 0 else 0.0)
+        return w
 
     def fit(self, model: nn.Module, train_data: Batch, budget: Budget) -> nn.Module:
         self._data, self._batch_size = train_data, budget.batch_size

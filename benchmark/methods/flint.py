@@ -280,6 +280,7 @@ class FLINT(TrainingMethod):
         out = flint_forward(model, batch.x)
         weights = schedule_weights(self.cfg.preset, self.ctx.progress)
         aux = sum(weights[k] * v for k, v in self.terms(out, nets).items())
+        self.health.add(train_fidelity=(out.interpreter.argmax(1) == out.logits.argmax(1)).to(torch.float32).mean())
         return aux if self.posthoc else F.cross_entropy(out.logits, batch.y) + aux
 
     def fit(self, model: nn.Module, train_data: Batch, budget: Budget) -> nn.Module:
@@ -299,12 +300,14 @@ class FLINT(TrainingMethod):
         restart = RESTART.get(self.cfg.preset) if own else None
         ctx.total_steps = budget.epochs * -(-len(train_data) // budget.batch_size)
         ctx.step = 0
+        self.start_health()
         for _ in range(budget.epochs):
             for batch in train_data.minibatches(budget.batch_size, ctx.generator):
                 if restart and ctx.progress >= restart[0]:
                     optimizer, restart = torch.optim.Adam(params, lr=restart[1]), None
                 self._train_mode(model)
                 self.train_step(model, batch.to(ctx.device), optimizer)
+            self.health.end_epoch()
 
 
 @METHODS.register

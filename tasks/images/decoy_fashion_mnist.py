@@ -40,7 +40,7 @@ class DecoyFashionMNIST(FashionMNIST):
     meta = dataclasses.replace(
         FashionMNIST.meta, citation="Ross, Hughes, Doshi-Velez. Right for the Right Reasons: Training Differentiable "
         f"Models by Constraining their Explanations. IJCAI 2017; {FASHION_MNIST_CITATION}",
-        extras=("decoy_mask", "decoy_code"))
+        extras=("decoy_mask", "decoy_code"), shortcut_mask="decoy_mask")  # RRR's annotation A: the swatch
 
     @dataclasses.dataclass(frozen=True)
     class Config(FashionMNIST.Config):
