@@ -182,12 +182,42 @@ def cmd_list(args: argparse.Namespace) -> int:
         load_plugin_file(plugin)
     for kind in [args.kind] if args.kind else KINDS:
         registry = REGISTRIES[kind]
-        rows = [(name, *facts(registry.get(name)), registry.get(name).description()) for name in registry.names()]
-        widths = [max((len(r[i]) for r in rows), default=0) for i in range(len(rows[0]) - 1)] if rows else []
-        print(f"{kind}:")
-        for row in rows:
-            print("  " + "  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths)) + "  " + row[-1])
+        names = [n for n in registry.names() if not n.startswith("quantus.")]  # listed below, by quantus category
+        print_rows(f"{kind}:", [(name, *facts(registry.get(name)), registry.get(name).description()) for name in names])
+        if kind == "metrics":
+            list_quantus()
     return 0
+
+
+def print_rows(title: str, rows: list[tuple[str, ...]]) -> None:
+    """A title, then the rows as aligned columns (the last one free)."""
+    widths = [max((len(r[i]) for r in rows), default=0) for i in range(len(rows[0]) - 1)] if rows else []
+    print(title)
+    for row in rows:
+        print("  " + "  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths)) + "  " + row[-1])
+
+
+def list_quantus() -> None:
+    """The quantus metrics a suite may name, under their quantus category (or how to install quantus)."""
+    from xaibench.errors import UnknownNameError
+    from xaibench.metrics.quantus_bridge import PREFIX, quantus_metrics
+    from xaibench.registries import METRICS
+
+    try:
+        known = quantus_metrics()
+    except UnknownNameError as err:
+        print(f"quantus metrics: {err}")
+        return
+    for category in dict.fromkeys(c for c, _, _ in known.values()):
+        rows = []
+        for name in (n for n, (c, _, _) in known.items() if c == category):
+            try:
+                cls = METRICS.get(PREFIX + name)
+                rows.append((cls.name, *facts(cls), cls.label))
+            except UnknownNameError as err:
+                rows.append((PREFIX + name, "-", "-", "-", f"not available: {err}"))
+        print_rows(f"metrics from quantus, {category} (name them as quantus.<MetricClass>, params: its keywords):",
+                   rows)
 
 
 def facts(cls: type) -> tuple[str, ...]:

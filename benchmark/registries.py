@@ -71,6 +71,7 @@ class Registry(Generic[T]):
         self._builtin_packages = builtin_packages
         self._entries: dict[str, T] = {}
         self._lazy: dict[str, str] = {}
+        self._prefixes: dict[str, Callable[[str], T]] = {}
         self._loaded = False
 
     def register(self, name: str | type | None = None) -> Callable[[T], T]:
@@ -111,10 +112,20 @@ class Registry(Generic[T]):
             raise ConfigError(f"{self.kind} '{name}' is registered twice (lazy entry {path})")
         self._lazy[name] = path
 
+    def add_prefix(self, prefix: str, make: Callable[[str], T]) -> None:
+        """Names ``prefix + rest`` are made on first use by ``make(rest)`` (which raises UnknownNameError for a
+        rest it does not know), e.g. ``quantus.<MetricClass>``."""
+        self._prefixes[prefix] = make
+
     def get(self, name: str) -> T:
         self._load()
         if name in self._entries:
             return self._entries[name]
+        for prefix, make in self._prefixes.items():
+            if name.startswith(prefix):
+                obj = make(name[len(prefix):])
+                self.add(name, obj)
+                return obj
         if name in self._lazy:
             path = self._lazy.pop(name)
             try:
