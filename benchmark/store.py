@@ -18,11 +18,12 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from xaibench.component import stable_hash
+
+if TYPE_CHECKING:  # torch only for tensors: reading records (xaibench.results) stays light
+    import torch
 
 
 def key_hash(key: dict[str, Any]) -> str:
