@@ -1,7 +1,6 @@
 """What every leaderboard format shows, before formatting: the cells of a table (mean, CI, best, the
-marker of a paired test against ERM), its rows and control rows, the rank, and the provenance.
-
-The markdown, HTML and LaTeX renderers only format a `Layout`, so their cells are the same by construction.
+marker of a paired test against ERM) and the provenance. `board` arranges the cells into tables; the
+markdown, HTML and LaTeX renderers only format those, so their cells are the same by construction.
 """
 from __future__ import annotations
 
@@ -19,51 +18,21 @@ SIGNIFICANCE = 0.05
 class Cell:
     """One table cell: the mean over seeds, the CI half-width (None with one seed), the † marker, bold.
 
-    >>> Cell(0.85, 0.1239, marker=True).text(), Cell(0.5).text(), Cell().text(missing="--")
-    ('0.850 ± 0.124 †', '0.500', '--')
+    >>> Cell(0.85, 0.1239, marker=True).text(), Cell(0.5).text(), Cell().text(missing="--"), Cell(1.5, digits=2).text()
+    ('0.850 ± 0.124 †', '0.500', '--', '1.50')
     """
 
     mean: float = math.nan  # NaN: no value
     ci95: float | None = None
     marker: bool = False
     bold: bool = False
+    digits: int = 3  # ranks: 2
 
     def text(self, pm: str = " ± ", dagger: str = " †", missing: str = "–") -> str:
         if math.isnan(self.mean):
             return missing
-        ci = f"{pm}{self.ci95:.3f}" if self.ci95 is not None else ""
-        return f"{self.mean:.3f}{ci}" + (dagger if self.marker else "")
-
-
-@dataclasses.dataclass(frozen=True)
-class Line:
-    """A table row: a model's cells (one per column), its rank, or a control explainer's cells on a model.
-
-    >>> Line("erm", "small_cnn", [Cell(0.5, 0.01)], rank=1.0).cells[0].text()
-    '0.500 ± 0.010'
-    """
-
-    method: str
-    architecture: str
-    cells: list[Cell]
-    rank: float | None = None
-    control: str | None = None  # the control explainer of a control row
-
-
-@dataclasses.dataclass(frozen=True)
-class Layout:
-    """A table ready to format: its columns, their category groups, its lines, whether it has a Rank.
-
-    >>> lay = layout(Table("shapes", "1", "saliency", [], [("erm", "small_cnn")], [], {}))
-    >>> [line.method for line in lay.lines], lay.ranked
-    (['erm'], False)
-    """
-
-    table: Table
-    groups: list[tuple[str, list[Column]]]  # consecutive columns of one category
-    lines: list[Line]
-    ranked: bool
-
+        ci = f"{pm}{self.ci95:.{self.digits}f}" if self.ci95 is not None else ""
+        return f"{self.mean:.{self.digits}f}{ci}" + (dagger if self.marker else "")
 
 
 def column_title(column: Column) -> str:
@@ -87,18 +56,6 @@ def means(table: Table, column: Column) -> dict[Row, float]:
         if seeds:
             out[row] = summarize(list(seeds.values())).mean
     return {r: m for r, m in out.items() if not math.isnan(m)}
-
-
-def ranks(table: Table) -> dict[Row, float]:
-    """Mean over columns except cost of each row's rank (1 = best, ties averaged)."""
-    per_row: dict[Row, list[float]] = {r: [] for r in table.rows}
-    for column in (c for c in table.columns if c.category != "cost"):
-        values = means(table, column)
-        ordered = sorted(values.values(), reverse=column.higher_is_better)
-        for row, m in values.items():
-            positions = [i + 1 for i, v in enumerate(ordered) if v == m]
-            per_row[row].append(sum(positions) / len(positions))
-    return {r: sum(v) / len(v) for r, v in per_row.items() if v}
 
 
 def best_values(table: Table) -> dict[Column, float]:
@@ -126,21 +83,6 @@ def cell(table: Table, row: Row, column: Column, explainer: str | None, best: di
         marker = p is not None and p < SIGNIFICANCE
     bold = column in best and f"{s.mean:.3f}" == f"{best[column]:.3f}"  # ties at the shown precision
     return Cell(s.mean, ci, marker, bold)
-
-
-def layout(table: Table) -> Layout:
-    best = best_values(table)
-    rank = ranks(table) if len(table.rows) > 1 else {}
-    groups: list[tuple[str, list[Column]]] = []
-    for column in table.columns:
-        if not groups or groups[-1][0] != column.category:
-            groups.append((column.category, []))
-        groups[-1][1].append(column)
-    lines = [Line(row[0], row[1], [cell(table, row, c, explainer_of(table, c), best) for c in table.columns],
-                  rank.get(row)) for row in table.rows]
-    lines += [Line(row[0], row[1], [Cell() if c.per_model else cell(table, row, c, control, best)
-                                    for c in table.columns], control=control) for control, row in table.controls]
-    return Layout(table, groups, lines, bool(rank))
 
 
 def provenance(records: list[dict[str, Any]]) -> tuple[list[str], list[str], list[str]]:

@@ -1,6 +1,9 @@
 """The leaderboard as one self-contained HTML page: the markdown's tables (sortable by clicking a column
 header), the figures of `plots` embedded as data URIs, the legend and the provenance footer.
 
+Tables keep every column (the markdown splits wide ones) and fit the screen: headers wrap, a table wider
+than the page scrolls sideways inside its own box, and its first column stays in view.
+
 Inline CSS and vanilla JS only: the page needs no network to view. Every name is HTML-escaped, as
 methods, explainers, metrics and tasks may come from plugins.
 """
@@ -12,8 +15,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from xaibench.leaderboard.aggregate import Table, aggregate
-from xaibench.leaderboard.content import Cell, arrow, column_title, layout, provenance
+from xaibench.leaderboard.board import RANK, Grid, sections
+from xaibench.leaderboard.content import Cell, arrow, column_title, provenance
 from xaibench.leaderboard.derived import with_derived
 from xaibench.leaderboard.health import render_health
 from xaibench.leaderboard.markdown import LEGEND
@@ -21,14 +24,20 @@ from xaibench.leaderboard.plots import Png, render_figures
 
 CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1400px; padding: 0 1em; color: #222; }
-table.board { border-collapse: collapse; margin: .5em 0 1.5em; display: block; overflow-x: auto; font-size: 13px; }
-.board th, .board td { padding: .25em .5em; border-bottom: 1px solid #ddd; white-space: nowrap; }
+.scroll { overflow-x: auto; max-width: 100%; margin: .5em 0 1.5em; }
+table.board { border-collapse: separate; border-spacing: 0; font-size: 13px; }
+.board th, .board td { padding: .25em .5em; border-bottom: 1px solid #ddd; }
+.board td { white-space: nowrap; }
+.board th { white-space: normal; vertical-align: bottom; min-width: 4em; max-width: 9em; }
+.board tr > :first-child { position: sticky; left: 0; z-index: 1; background: #fff; box-shadow: 1px 0 #ddd; }
+.board thead tr > :first-child { background: #f4f4f4; }
 .board td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .board tr.groups th { font-weight: normal; font-style: italic; color: #666; border-bottom: 1px solid #999; }
 .board th[data-col] { cursor: pointer; user-select: none; background: #f4f4f4; }
 .board th[aria-sort=ascending]::after { content: " ▲"; }
 .board th[aria-sort=descending]::after { content: " ▼"; }
 .board tbody.controls td { color: #777; font-style: italic; }
+p.note { margin: .2em 0; color: #555; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 .legend, footer { color: #555; max-width: 70em; }
 .board td.warn { color: #b00; white-space: normal; }
@@ -77,17 +86,16 @@ def render_html(records: Iterable[dict[str, Any]], training: Iterable[dict[str, 
         return _page(body + ["<p>No results yet.</p>"])
     figures = render_figures(records, training, store_root)
     all_records = with_derived(records, training)
-    tables = aggregate(all_records)
-    tasks = list(dict.fromkeys((t.task, t.task_version) for t in tables))
-    body.append(f'<p class="legend">{escape(LEGEND).replace("**Bold**", "<b>Bold</b>")}</p>')
-    body.append("<nav>" + " · ".join(f'<a href="#task-{i}">{escape(f"{t} (task v{v})")}</a>'
-                                     for i, (t, v) in enumerate(tasks)) + "</nav>")
-    for i, task in enumerate(tasks):
-        own = [t for t in tables if (t.task, t.task_version) == task]
-        body.append(f'<section id="task-{i}"><h2>{escape(task[0])} (task v{escape(task[1])}), '
-                    f'seeds {", ".join(map(str, own[0].seeds()))}</h2>')
-        body += [render_table(t) for t in own]
-        body += [_figure(p) for p in figures if p.task == task]
+    tasks = sections(all_records)
+    body.append(f'<p class="legend">{escape(LEGEND).replace("**Bold**", "<b>Bold</b>")}</p>'.replace(
+        "**overview**", "<b>overview</b>"))
+    body.append("<nav>" + " · ".join(f'<a href="#task-{i}">{escape(f"{t.task} (task v{t.task_version})")}</a>'
+                                     for i, t in enumerate(tasks)) + "</nav>")
+    for i, section in enumerate(tasks):
+        body.append(f'<section id="task-{i}"><h2>{escape(section.task)} (task v{escape(section.task_version)}), '
+                    f'seeds {", ".join(map(str, section.seeds))}</h2>')
+        body += [render_grid(g) for g in section.grids]
+        body += [_figure(p) for p in figures if p.task == (section.task, section.task_version)]
         body.append("</section>")
     body.append(render_health(training))
     codes, suites, packages = provenance(all_records)
@@ -96,39 +104,31 @@ def render_html(records: Iterable[dict[str, Any]], training: Iterable[dict[str, 
     return _page(body)
 
 
-def render_table(table: Table) -> str:
-    """One table: a header row of category groups, a sortable header row, model rows, then control rows."""
-    lay = layout(table)
-    rank = ['<th class="rank"></th>'] if lay.ranked else []
-    groups = ['<tr class="groups"><th colspan="2"></th>', *(f'<th colspan="{len(cols)}">{escape(category)}</th>'
-                                                          for category, cols in lay.groups), *rank, "</tr>"]
-    heads = ['<th data-col="0" data-type="text" tabindex="0">Method</th>',
-             '<th data-col="1" data-type="text" tabindex="0">Architecture</th>']
-    heads += [f'<th data-col="{j + 2}" tabindex="0" title="{escape(f"{c.metric} v{c.version}{c.variant}")}">'
-              f"{escape(column_title(c))} {arrow(c)}</th>" for j, c in enumerate(table.columns)]
-    heads += [f'<th data-col="{len(table.columns) + 2}" tabindex="0">Rank</th>'] if lay.ranked else []
+def render_grid(grid: Grid) -> str:
+    """One table in its scroll box: a header row of category groups, a sortable header row, model rows, then
+    control rows."""
+    keys = len(grid.keys)
+    groups = [f'<tr class="groups"><th colspan="{keys}"></th>',
+              *(f'<th colspan="{n}">{escape(category if category != RANK else "rank")}</th>'
+                for category, n in grid.groups()), "</tr>"]
+    heads = [f'<th data-col="{j}" data-type="text" tabindex="0">{escape(k)}</th>' for j, k in enumerate(grid.keys)]
+    heads += [f'<th data-col="{j + keys}" tabindex="0" title="{escape(f"{c.metric} v{c.version}{c.variant}")}">'
+              f"{escape(column_title(c))} {arrow(c)}</th>" for j, c in enumerate(grid.columns)]
     models, controls = [], []
-    for line in lay.lines:
-        cells = [_cell(c) for c in line.cells]
-        if lay.ranked:
-            cells.append(_cell(Cell(line.rank if line.rank is not None else float("nan")), digits=2))
-        method, arch = escape(line.method), escape(line.architecture)
-        if line.control:
-            names = f"<td>control: {escape(line.control)}</td><td>{arch} (on {method})</td>"
-            controls.append(f"<tr>{names}{''.join(cells)}</tr>")
-        else:
-            models.append(f"<tr><td>{method}</td><td>{arch}</td>{''.join(cells)}</tr>")
-    title = escape(table.explainer) if table.explainer else "predictive metrics only"
-    return "\n".join([f"<h3>{title}</h3>", '<table class="board"><thead>', "".join(groups),
-                      f"<tr>{''.join(heads)}</tr></thead>", "<tbody>", *models, "</tbody>",
-                      '<tbody class="controls">', *controls, "</tbody></table>"])
+    for line in grid.lines:
+        row = "".join(f"<td>{escape(n)}</td>" for n in line.labels) + "".join(map(_cell, line.cells))
+        (controls if line.control else models).append(f"<tr>{row}</tr>")
+    note = [f'<p class="note">{escape(grid.note)}</p>'] if grid.note else []
+    return "\n".join([f"<h3>{escape(grid.title)}</h3>", *note, '<div class="scroll"><table class="board"><thead>',
+                      "".join(groups), f"<tr>{''.join(heads)}</tr></thead>", "<tbody>", *models, "</tbody>",
+                      '<tbody class="controls">', *controls, "</tbody></table></div>"])
 
 
-def _cell(c: Cell, digits: int = 0) -> str:
-    """A value cell: the markdown's text (or the rank with ``digits``), its mean in data-value for sorting."""
+def _cell(c: Cell) -> str:
+    """A value cell: the markdown's text, its mean in data-value for sorting."""
     if c.mean != c.mean:  # NaN: no value, sorted last
         return '<td class="num">–</td>'
-    text = escape(f"{c.mean:.{digits}f}" if digits else c.text())
+    text = escape(c.text())
     return f'<td class="num" data-value="{c.mean!r}">' + (f"<b>{text}</b>" if c.bold else text) + "</td>"
 
 

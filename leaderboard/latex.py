@@ -1,4 +1,4 @@
-r"""The leaderboard as LaTeX: one booktabs table per task and explainer, with the markdown's cells
+r"""The leaderboard as LaTeX: the markdown's tables (per task an overview and one per category) in booktabs, with its cells
 (mean $\pm$ CI, best in \textbf, $^\dagger$ where a method differs from ERM), for papers.
 
 Needs ``\usepackage{booktabs}``; every name is LaTeX-escaped, as names may come from plugins.
@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from xaibench.leaderboard.aggregate import Table, aggregate
-from xaibench.leaderboard.content import Cell, arrow, column_title, layout, provenance
+from xaibench.leaderboard.board import Grid, Section, sections
+from xaibench.leaderboard.content import Cell, arrow, column_title, provenance
 from xaibench.leaderboard.derived import with_derived
 from xaibench.leaderboard.markdown import LEGEND
 
@@ -40,33 +40,30 @@ def cell_tex(c: Cell) -> str:
     return rf"\textbf{{{text}}}" if c.bold else text
 
 
-def render_table(table: Table) -> str:
-    lay = layout(table)
-    spans, rules, start = [], [], 3
-    for category, cols in lay.groups:
-        spans.append(rf"\multicolumn{{{len(cols)}}}{{c}}{{{latex_escape(category)}}}")
-        rules.append(rf"\cmidrule(lr){{{start}-{start + len(cols) - 1}}}")
-        start += len(cols)
-    titles = [latex_escape(f"{column_title(c)} {arrow(c)}") for c in table.columns] + (["Rank"] if lay.ranked else [])
-    explainer = f"explainer {latex_escape(table.explainer)}" if table.explainer else "predictive metrics only"
+def render_grid(section: Section, grid: Grid) -> str:
+    keys = len(grid.keys)
+    spans, rules, start = [], [], keys + 1
+    for category, n in grid.groups():
+        spans.append(rf"\multicolumn{{{n}}}{{c}}{{{latex_escape(category)}}}")
+        rules.append(rf"\cmidrule(lr){{{start}-{start + n - 1}}}")
+        start += n
+    titles = [latex_escape(f"{column_title(c)} {arrow(c)}") for c in grid.columns]
     lines = [r"\begin{table}[ht]", r"\centering",
-             rf"\caption{{{latex_escape(table.task)} (task v{latex_escape(table.task_version)}), {explainer}; "
-             rf"seeds {', '.join(map(str, table.seeds()))}.}}",
-             rf"\begin{{tabular}}{{ll{'r' * len(titles)}}}", r"\toprule",
-             "& & " + " & ".join(spans) + (" &" if lay.ranked else "") + r" \\", " ".join(rules),
-             " & ".join(["Method", "Architecture", *titles]) + r" \\",
+             rf"\caption{{{latex_escape(section.task)} (task v{latex_escape(section.task_version)}), "
+             rf"{latex_escape(grid.title.lower())}; seeds {', '.join(map(str, section.seeds))}.}}",
+             rf"\begin{{tabular}}{{{'l' * keys}{'r' * len(titles)}}}", r"\toprule",
+             "&" * keys + " " + " & ".join(spans) + r" \\", " ".join(rules),
+             " & ".join([*grid.keys, *titles]) + r" \\",
              r"\midrule"]
     controls = False
-    for line in lay.lines:
+    for line in grid.lines:
         if line.control and not controls:
             lines.append(r"\midrule")
             controls = True
-        names = ([rf"\textit{{control: {latex_escape(line.control)}}}",
-                  f"{latex_escape(line.architecture)} (on {latex_escape(line.method)})"] if line.control
-                 else [latex_escape(line.method), latex_escape(line.architecture)])
-        cells = [cell_tex(c) for c in line.cells]
-        cells += [f"{line.rank:.2f}" if line.rank is not None else "--"] if lay.ranked else []
-        lines.append(" & ".join(names + cells) + r" \\")
+        names = [latex_escape(n) for n in line.labels]
+        if line.control:
+            names[0] = rf"\textit{{{names[0]}}}"
+        lines.append(" & ".join(names + [cell_tex(c) for c in line.cells]) + r" \\")
     return "\n".join(lines + [r"\bottomrule", r"\end{tabular}", r"\end{table}"])
 
 
@@ -85,4 +82,4 @@ def render_latex(records: Iterable[dict[str, Any]], training: Iterable[dict[str,
             f"Code version: {', '.join(codes)}. Suite: {', '.join(suites)}. {len(records)} records.",
             f"Packages: {'; '.join(packages)}."]
     comment = "\n".join("% " + line.replace("\n", " ") for line in head)  # a name's newline would end the comment
-    return "\n\n".join([comment] + [render_table(t) for t in aggregate(records)]) + "\n"
+    return "\n\n".join([comment] + [render_grid(s, g) for s in sections(records) for g in s.grids]) + "\n"

@@ -2,7 +2,7 @@
 import copy
 
 from xaibench.leaderboard.aggregate import aggregate
-from xaibench.leaderboard.markdown import escape, render_markdown
+from xaibench.leaderboard.markdown import LEGEND, escape, render_markdown
 from xaibench.leaderboard.stats import paired_p_value, summarize
 
 
@@ -36,26 +36,35 @@ RECORDS = [
 EXPECTED = """\
 # xaibench leaderboard
 
-Cells: mean ± half-width of the 95% t-interval over seeds. **Bold**: best in its column. †: differs from erm on the same architecture (two-sided paired t-test over seeds, p < 0.05, at least 3 seeds). Rank: mean of the row's ranks over the table's columns except cost (1 = best; ties share the mean rank; control rows not ranked). Train FLOPs ×ERM: training FLOPs (counted, forward and backward, every pass a method makes) over ERM's on the same task, architecture and seed: the same on every machine (the training records also keep the wall and CPU times, which depend on the machine and its load). ↑ higher is better, ↓ lower is better.
+{legend}
 
 ## shapes (task v1), seeds 0, 1, 2
 
-### saliency
+### Overview
 
-Columns by category: predictive: Accuracy; faithfulness: Deletion.
+One row per model; a category's rank: the model's mean rank over the category's metrics and the explainers (saliency), 1 = best.
 
-| Method | Architecture | Accuracy ↑ | Deletion ↓ | Rank |
-|---|---|---:|---:|---:|
-| erm | small\\_cnn | 0.850 ± 0.124 | **0.300 ± 0.248** | 1.50 |
-| sgt | small\\_cnn | **0.900 ± 0.124 †** | 0.607 ± 0.250 † | 1.50 |
-| *control: random* | small\\_cnn (on erm) | – | 0.500 ± 0.124 | – |
+| Method | Architecture | Accuracy ↑ | Faithfulness rank ↓ |
+|---|---|---:|---:|
+| erm | small\\_cnn | 0.850 ± 0.124 | **1.00** |
+| sgt | small\\_cnn | **0.900 ± 0.124 †** | 2.00 |
+
+### Faithfulness
+
+Each explainer's models, then the controls (on the model named); Rank: the mean rank over the 1 column among the same explainer's models.
+
+| Explainer | Method | Architecture | Deletion ↓ | Rank ↓ |
+|---|---|---|---:|---:|
+| saliency | erm | small\\_cnn | **0.300 ± 0.248** | 1.00 |
+| saliency | sgt | small\\_cnn | 0.607 ± 0.250 † | 2.00 |
+| *control: random* | erm | small\\_cnn | 0.500 ± 0.124 | – |
 
 ---
 
 Code version: 0.1.0+gabc. Suite: s (h1). 15 records.
 
 Packages: torch 2.13.0.
-"""
+""".format(legend=LEGEND)
 
 
 def test_renders_exactly():
@@ -117,9 +126,10 @@ def test_training_flops_relative_to_erm_are_the_cost_column_outside_the_rank():
     runs = [training("erm", s, 2.0, 1000) for s in range(3)] + \
         [training("sgt", s, t, f) for s, (t, f) in enumerate([(6.0, 2700), (1.0, 2900), (5.8, 2800)])]
     board = render_markdown(RECORDS, runs)
-    assert "| Method | Architecture | Accuracy ↑ | Train FLOPs ×ERM ↓ | Deletion ↓ | Rank |" in board
-    assert "| erm | small\\_cnn | 0.850 ± 0.124 | **1.000 ± 0.000** | **0.300 ± 0.248** | 1.50 |" in board
-    assert "| sgt | small\\_cnn | **0.900 ± 0.124 †** | 2.800 ± 0.248 † | 0.607 ± 0.250 † | 1.50 |" in board
+    assert "| Method | Architecture | Accuracy ↑ | Train FLOPs ×ERM ↓ | Faithfulness rank ↓ |" in board
+    assert "| erm | small\\_cnn | 0.850 ± 0.124 | **1.000 ± 0.000** | **1.00** |" in board
+    assert "| sgt | small\\_cnn | **0.900 ± 0.124 †** | 2.800 ± 0.248 † | 2.00 |" in board
+    assert board.count("Train FLOPs ×ERM ↓") == 1  # once per task, not in the category tables
 
 
 def test_a_store_without_flop_counts_shows_a_dash():
@@ -128,8 +138,8 @@ def test_a_store_without_flop_counts_shows_a_dash():
     mixed = old[:3] + [training("sgt", s, 6.0, 2700) for s in range(3)]
     for runs in (old, mixed):
         board = render_markdown(RECORDS, runs)
-        assert "| erm | small\\_cnn | 0.850 ± 0.124 | – | **0.300 ± 0.248** | 1.50 |" in board
-        assert "| sgt | small\\_cnn | **0.900 ± 0.124 †** | – | 0.607 ± 0.250 † | 1.50 |" in board
+        assert "| erm | small\\_cnn | 0.850 ± 0.124 | – | **1.00** |" in board
+        assert "| sgt | small\\_cnn | **0.900 ± 0.124 †** | – | 2.00 |" in board
 
 
 def test_csv_has_the_same_cells_unrounded():
@@ -160,7 +170,7 @@ def test_mprt_gets_a_pass_fail_column_the_fraction_of_seeds_that_pass():
     """METRICS.md: MPRT passes iff the mean ρ after full randomization is below 0.5."""
     mprt = [record("erm", s, "mprt", v, higher=False, category="sanity") for s, v in enumerate([0.2, 0.7, 0.3])]
     text = render_markdown(mprt)
-    header = next(line for line in text.splitlines() if line.startswith("| Method"))
+    header = next(line for line in text.splitlines() if line.startswith("| Explainer"))
     assert "Mprt ↓" in header and "MPRT pass ↑" in header
-    row = next(line for line in text.splitlines() if line.startswith("| erm"))
+    row = next(line for line in text.splitlines() if line.startswith("| saliency | erm"))
     assert "| 0.667 ± 1.434 |" in row  # passes on seeds 0 and 2: mean 2/3, t-interval of (1, 0, 1)

@@ -60,11 +60,14 @@ def test_one_file_with_the_markdown_cells_and_no_external_resource():
     assert not re.search(r"https?:|<link|@import|src=\"(?!data:image/png;base64,)", page)
     mean = summarize([0.50, 0.70, 0.62]).mean
     assert ('<tr><td>sgt</td><td>small_cnn</td><td class="num" data-value="0.9"><b>0.900 ± 0.124 †</b></td>'
-            f'<td class="num" data-value="{mean!r}">0.607 ± 0.250 †</td><td class="num" data-value="1.5">1.50</td>'
+            '<td class="num" data-value="2.0">2.00</td></tr>') in page  # the overview
+    assert ('<tr><td>saliency</td><td>sgt</td><td>small_cnn</td>'
+            f'<td class="num" data-value="{mean!r}">0.607 ± 0.250 †</td><td class="num" data-value="2.0">2.00</td>'
             "</tr>") in page
-    assert ('<tr><td>control: random</td><td>small_cnn (on erm)</td><td class="num">–</td>'
+    assert ('<tr><td>control: random</td><td>erm</td><td>small_cnn</td>'
             '<td class="num" data-value="0.5">0.500 ± 0.124</td><td class="num">–</td></tr>') in page
-    assert '<th colspan="1">predictive</th><th colspan="1">faithfulness</th>' in page
+    assert '<th colspan="2"></th><th colspan="1">predictive</th><th colspan="1">rank</th>' in page
+    assert '<th colspan="3"></th><th colspan="1">faithfulness</th><th colspan="1">rank</th>' in page
     assert "Code version: 0.1.0+gabc. Suite: s (h1). 15 records." in page and "<b>Bold</b>: best" in page
 
 
@@ -100,12 +103,15 @@ def test_pareto_front_honors_each_direction():
 
 def test_latex_cells():
     tex = render_latex(RECORDS)
-    assert r"erm & small\_cnn & 0.850 $\pm$ 0.124 & \textbf{0.300 $\pm$ 0.248} & 1.50 \\" in tex
-    assert r"sgt & small\_cnn & \textbf{0.900 $\pm$ 0.124$^\dagger$} & 0.607 $\pm$ 0.250$^\dagger$ & 1.50 \\" in tex
-    assert r"\textit{control: random} & small\_cnn (on erm) & -- & 0.500 $\pm$ 0.124 & -- \\" in tex
-    assert r"Method & Architecture & Accuracy $\uparrow$ & Deletion $\downarrow$ & Rank \\" in tex
-    assert r"\caption{shapes (task v1), explainer saliency; seeds 0, 1, 2.}" in tex
-    assert tex.count(r"\toprule") == tex.count(r"\bottomrule") == 1
+    assert r"erm & small\_cnn & 0.850 $\pm$ 0.124 & \textbf{1.00} \\" in tex
+    assert r"sgt & small\_cnn & \textbf{0.900 $\pm$ 0.124$^\dagger$} & 2.00 \\" in tex
+    assert r"saliency & erm & small\_cnn & \textbf{0.300 $\pm$ 0.248} & 1.00 \\" in tex
+    assert r"saliency & sgt & small\_cnn & 0.607 $\pm$ 0.250$^\dagger$ & 2.00 \\" in tex
+    assert r"\textit{control: random} & erm & small\_cnn & 0.500 $\pm$ 0.124 & -- \\" in tex
+    assert r"Method & Architecture & Accuracy $\uparrow$ & Faithfulness rank $\downarrow$ \\" in tex
+    assert r"Explainer & Method & Architecture & Deletion $\downarrow$ & Rank $\downarrow$ \\" in tex
+    assert r"\caption{shapes (task v1), faithfulness; seeds 0, 1, 2.}" in tex
+    assert tex.count(r"\toprule") == tex.count(r"\bottomrule") == 2
 
 
 def test_png_files(tmp_path):
@@ -180,11 +186,11 @@ for (const level of ["error", "warn"]) {
 window.alert = message => __problems.push("alert: " + message);
 </script>"""
 
-# After load: click the Deletion header twice, read the method column's order each time.
+# After load: click the Deletion header of the faithfulness table twice, read the method column's order each time.
 CLICKER = """<script>
 addEventListener("load", () => {
-  const table = document.querySelector("table.board"), th = table.querySelector('th[data-col="3"]');
-  const order = () => Array.from(table.tBodies[0].rows, row => row.cells[0].textContent);
+  const table = document.querySelectorAll("table.board")[1], th = table.querySelector('th[data-col="3"]');
+  const order = () => Array.from(table.tBodies[0].rows, row => row.cells[1].textContent);
   th.click();
   const asc = order();
   th.click();
