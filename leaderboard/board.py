@@ -1,6 +1,6 @@
 """The boards a person reads: per task an overview, then one table per category of explanation metric.
 
-- **Overview**: one row per model (method x architecture) with every per-model column (scored without an
+- **Overview** (unless it would have no column): one row per model (method x architecture) with every per-model column (scored without an
   explainer: predictive metrics, cost, ...) once, then each category's headline: the model's mean rank over
   the category's metrics and the explainers (controls left out), 1 = best.
 - **One table per category** (faithfulness, localization, input bias, sanity, complexity, and any other a
@@ -125,8 +125,8 @@ def sections(records: Iterable[dict[str, Any]]) -> list[Section]:
                             key=lambda c: (CATEGORY_ORDER.index(c) if c in CATEGORY_ORDER else len(CATEGORY_ORDER), c))
         headline = rank.groupby(["category", "method", "architecture"])["rank"].mean().to_dict()
         per_explainer = rank.groupby(["explainer", "category", "method", "architecture"])["rank"].mean().to_dict()
-        grids = [overview(own, categories, headline)] + [category_grid(explained, c, per_explainer)
-                                                         for c in categories]
+        first = overview(own, categories, headline)
+        grids = [first] * bool(first.columns) + [category_grid(explained, c, per_explainer) for c in categories]
         out.append(Section(task[0], task[1], own[0].seeds(), grids))
     return out
 

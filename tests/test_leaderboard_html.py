@@ -241,3 +241,60 @@ def test_the_page_shows_each_models_health_figures_and_warnings():
     assert "<td>ess_fraction 0.017</td><td class=\"warn\">&lt;script&gt;" in section and EVIL not in page
     assert "<td>erm</td>" not in section  # no figures: no row
     assert 'id="health"' not in render_html(RECORDS)
+
+
+# After load at 1280 px: does the page fit, does the wide table scroll inside its box, does its first column stay?
+FIT = """<script>
+addEventListener("load", () => {
+  const table = document.querySelectorAll("table.board")[1], box = table.parentElement;
+  const first = () => table.tBodies[0].rows[0].cells[0].getBoundingClientRect().left;
+  const before = first(), third = table.tBodies[0].rows[0].cells[3].getBoundingClientRect().left;
+  box.scrollLeft = 600;
+  const th = table.tHead.rows[1].cells[3];
+  const out = document.createElement("pre");
+  out.id = "result";
+  out.textContent = JSON.stringify({
+    page: document.documentElement.scrollWidth, viewport: innerWidth, box: box.clientWidth, table: box.scrollWidth,
+    scrolled: box.scrollLeft, firstMoved: first() - before, thirdMoved: table.tBodies[0].rows[0].cells[3]
+      .getBoundingClientRect().left - third, headerLines: Math.round(th.getBoundingClientRect().height /
+      parseFloat(getComputedStyle(th).lineHeight)), problems: __problems});
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def wide_records(n_metrics=18):
+    """Two methods, one explainer, ``n_metrics`` faithfulness metrics with long labels: wider than 1280 px."""
+    records = accuracy("erm", [0.9, 0.8, 0.85]) + accuracy("sgt", [0.95, 0.85, 0.9])
+    for i in range(n_metrics):
+        for method, shift in (("erm", 0.0), ("sgt", 0.1)):
+            for r in deletion(method, [0.2 + shift, 0.4, 0.3 + i / 100]):
+                r["metric"] = {**r["metric"], "name": f"m{i}", "label": f"A long metric label number {i}"}
+                r["labels"] = {**r["labels"], "metric": f"m{i}"}
+                records.append(r)
+    return records
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (apt-get install chromium)")
+def test_wide_tables_fit_a_1280_px_screen(tmp_path):
+    page = render_html(wide_records())
+    page = page.replace("<head>", "<head>" + PROBE, 1).replace("</body>", FIT + "</body>", 1)
+    (tmp_path / "page.html").write_text(page)
+    common = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,900", "--hide-scrollbars"]
+    dom = subprocess.run([*common, "--virtual-time-budget=5000", "--dump-dom", (tmp_path / "page.html").as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    found = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
+    assert found, dom[-2000:]
+    r = json.loads(html.unescape(found.group(1)))
+    assert r["problems"] == [] and r["viewport"] == 1280
+    assert r["page"] <= r["viewport"]  # the page itself never scrolls sideways
+    assert r["table"] > r["box"] and r["scrolled"] > 0  # the table scrolls inside its box
+    assert r["firstMoved"] == 0 and r["thirdMoved"] < -500  # the first column stays; the others move
+    assert r["headerLines"] >= 2  # long headers wrap
+    shot = tmp_path / "page.png"
+    subprocess.run([*common, f"--screenshot={shot}", (tmp_path / "page.html").as_uri()], check=True,
+                   capture_output=True, timeout=120)
+    from matplotlib.image import imread
+
+    assert imread(shot).shape[1] == 1280
