@@ -11,7 +11,8 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-CATEGORY_ORDER = ("predictive", "cost", "faithfulness", "localization", "input_bias", "sanity", "complexity")
+CATEGORY_ORDER = ("predictive", "cost", "faithfulness", "localization", "input_bias", "sanity", "complexity", "robustness",
+                  "axiomatic")
 CONTROLS = ("random", "constant")
 BASELINE_METHOD = "erm"
 

@@ -13,7 +13,8 @@ from xaibench.component import Component
 if TYPE_CHECKING:
     from xaibench.metrics.explainers.base import Explainer
 
-Category = Literal["predictive", "faithfulness", "localization", "input_bias", "sanity", "complexity"]
+Category = Literal["predictive", "faithfulness", "localization", "input_bias", "sanity", "complexity", "robustness",
+                   "axiomatic"]  # the last two: quantus metrics (xaibench.metrics.quantus_bridge)
 
 
 class Metric(Component):
