@@ -20,7 +20,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", default="results", help="result store directory (default: results)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "leaderboard.png"))
-    parser.add_argument("--window-size", default="1400,1000", help="width,height in pixels")
+    parser.add_argument("--window-size", default="1280,1000", help="width,height in pixels")
     parser.add_argument("--task", default=None, help="only this task (its name, any parameters)")
     args = parser.parse_args()
     if shutil.which("chromium") is None:
