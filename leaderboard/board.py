@@ -88,7 +88,9 @@ class Section:
 
 
 def category_title(category: str) -> str:
-    """>>> category_title("input_bias")
+    """A category as a table title.
+
+    >>> category_title("input_bias")
     'Input bias'
     """
     return category.replace("_", " ").capitalize()

@@ -31,8 +31,9 @@ def fake_store(suite_name: str, root) -> ResultStore:
 
 def tables(markdown: str) -> list[list[str]]:
     """The header rows of every markdown table, as lists of cells."""
-    return [[c for c in re.split(r"(?<!\\)\|", line)[1:-1]] for line in markdown.splitlines()
-            if line.startswith("| ") and markdown.splitlines()[markdown.splitlines().index(line) + 1].startswith("|---")]
+    lines = markdown.splitlines()
+    return [re.split(r"(?<!\\)\|", line)[1:-1] for line, below in zip(lines, lines[1:] + [""])
+            if line.startswith("| ") and below.startswith("|---")]
 
 
 @pytest.mark.parametrize("suite", ["quick", "standard", "examples/quantus_suite.yaml"])

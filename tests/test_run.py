@@ -52,7 +52,8 @@ def test_run_then_rerun_computes_nothing(write_suite, tmp_path):
     assert first.returncode == 0, first.stderr
     assert "trained 2 models, wrote 18 records" in first.stdout  # 2 seeds x (accuracy + 2 explainers x 4)
     board = (results / "LEADERBOARD.md").read_text()
-    assert "| erm | small\\_cnn(width=4) |" in board and "### grad\\_cam" in board and "Pointing game v2 ↑" in board
+    assert "| erm | small\\_cnn(width=4) |" in board and "| grad\\_cam | erm | small\\_cnn(width=4) |" in board
+    assert "Pointing game v2 ↑" in board
     assert "Deletion AUC v3 ↓" in board and "Suite: tiny (" in board
     records = [json.loads(p.read_text()) for p in (results / "records").glob("*.json")]
     assert len(records) == 18 and all(r["n"] + r["n_excluded"] == (64 if r["metric"]["name"] == "accuracy" else 16)
