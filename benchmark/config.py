@@ -268,6 +268,9 @@ def incompatibility(task: ComponentSpec, spec: ComponentSpec, kind: str) -> str 
         if missing:
             return (f"metric '{cls.name}' requires per-sample {', '.join(sorted(missing))}, "
                     f"which task '{task.name}' does not provide")
+        problem = cls.task_problem(meta, task.name)
+        if problem:
+            return f"metric '{cls.name}' {problem}"
     if kind == "methods" and cls.requires_mask and not meta.has_mask:
         return f"method '{cls.name}' requires masks, but task '{task.name}' has none"
     if kind == "architectures" and cls.modality != meta.modality:

@@ -50,6 +50,12 @@ class Metric(Component):
     def uses_attributions(cls) -> bool:
         return cls.category != "predictive"
 
+    @classmethod
+    def task_problem(cls, meta: Any, task: str) -> str | None:
+        """What task ``task`` (its ``TaskMeta``) lacks for this metric beyond ``requires`` and ``modalities``, as
+        the rest of the sentence "metric 'x' ...", checked when the suite is read; None if nothing (the default)."""
+        return None
+
     def __call__(self, model: nn.Module, batch: Batch, attributions: torch.Tensor | None,
                  target: torch.Tensor) -> torch.Tensor:
         """Per-sample values (float64, on the CPU). ``target`` = the explained class per sample."""

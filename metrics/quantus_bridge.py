@@ -139,6 +139,16 @@ class QuantusMetric(Metric):
     needs_mask: ClassVar[bool] = False
 
     @classmethod
+    def task_problem(cls, meta: Any, task: str) -> str | None:
+        """quantus compares masks with one channel (``s_batch`` of shape N x 1 x ...): a task whose masks cover
+        several input channels (the multivariate series) cannot give them."""
+        channels = meta.input_shape[0] if len(meta.input_shape) > 1 else 1
+        if cls.needs_mask and meta.modality == "time_series" and channels > 1:
+            return (f"needs one-channel masks (quantus's s_batch), but task '{task}' has masks over its "
+                    f"{channels} input channels")
+        return None
+
+    @classmethod
     def parse_config(cls, params: Mapping[str, Any] | None = None, where: str = "params") -> Any:
         config = parse_config(cls.Config, params or {}, where)
         check_quantus_params(cls, config, where)
@@ -163,7 +173,7 @@ class QuantusMetric(Metric):
         with seeded_numpy(self.cfg.numpy_seed):
             scores = metric(model=model, x_batch=batch.x.cpu().numpy(), y_batch=target.cpu().numpy(),
                             a_batch=attributions.cpu().numpy(),
-                            s_batch=batch.mask.cpu().numpy().astype(np.float32) if self.needs_mask else None,
+                            s_batch=quantus_masks(batch) if self.needs_mask else None,
                             channel_first=True, explain_func=self.explain_func(batch),
                             device=str(batch.x.device), batch_size=len(batch))
         return per_sample(scores, len(batch), self.name)
@@ -188,6 +198,14 @@ def _callable_params(cls: type) -> frozenset[str]:
     hints = init_hints(cls)
     return frozenset(p.name for p in inspect.signature(cls.__init__).parameters.values()
                      if "Callable" in str(hints.get(p.name, "")) or callable(p.default))
+
+
+def quantus_masks(batch: Batch) -> np.ndarray:
+    """The masks as quantus's ``s_batch``: float, with a channel axis of 1 (the tasks' image masks have none)."""
+    mask = batch.mask if batch.mask.dim() == batch.x.dim() else batch.mask.unsqueeze(1)
+    if mask.shape[1] != 1:
+        raise ValueError(f"quantus needs one-channel masks, got masks of shape {tuple(batch.mask.shape)}")
+    return mask.cpu().numpy().astype(np.float32)
 
 
 def check_quantus_params(cls: type[QuantusMetric], config: Any, where: str) -> None:

@@ -20,8 +20,8 @@ def tiny(one_thread):
     torch.manual_seed(0)
     model = arch(arch.Config(width=4), (1, 16, 16), 4).eval()
     x = torch.rand(6, 1, 16, 16, generator=torch.Generator().manual_seed(1))
-    mask = torch.zeros(6, 1, 16, 16, dtype=torch.bool)
-    mask[:, :, 3:9, 5:12] = True
+    mask = torch.zeros(6, 16, 16)  # as the image tasks give them: no channel axis
+    mask[:, 3:9, 5:12] = 1
     target = model(x).argmax(1)
     batch = Batch(x, target, mask=mask, index=torch.arange(6))
     saliency = EXPLAINERS.get("saliency")
@@ -71,7 +71,7 @@ def test_mask_metrics_and_function_params_equal_quantus(tiny):
     ours = bridged("RelevanceRankAccuracy", {}, tiny)
     theirs = quantus.RelevanceRankAccuracy(disable_warnings=True)(
         model=None, x_batch=batch.x.numpy(), y_batch=batch.y.numpy(), a_batch=attributions.numpy(),
-        s_batch=batch.mask.numpy().astype(np.float32))
+        s_batch=batch.mask[:, None].numpy())
     np.testing.assert_array_equal(ours, theirs)
     from quantus.functions.similarity_func import correlation_pearson
 
@@ -124,6 +124,8 @@ budget: {{epochs: 1}}
     ("ts_boxes", "quantus.IROF", "metrics[0]: metric 'quantus.IROF' is defined for image data, but task 'ts_boxes' "
                                  "is time_series"),
     ("shapes", "quantus.Focus", "metrics[0]: 'quantus.Focus' needs mosaics of four images (c_batch)"),
+    ("ts_boxes", "quantus.PointingGame", "metrics[0]: metric 'quantus.PointingGame' needs one-channel masks "
+                                         "(quantus's s_batch), but task 'ts_boxes' has masks over its 10 input channels"),
 ])
 def test_validated_before_any_work(write_suite, task, metric, message):
     path = write_suite(SUITE.format(task=task, metric=metric))
@@ -135,15 +137,17 @@ def test_validated_before_any_work(write_suite, task, metric, message):
 def test_a_suite_with_quantus_metrics_runs_and_shows_them_on_the_board(write_suite, tmp_path):
     suite = write_suite(SUITE.format(task="{name: shapes, params: {n_train: 200, n_test: 16}}",
                                      metric="accuracy, {name: quantus.MaxSensitivity, params: {nr_samples: 3}}, "
-                                            "quantus.RandomLogit").replace("methods", "evaluation: {n_samples: 8}\n"
+                                            "quantus.RandomLogit, quantus.PointingGame").replace("methods", "evaluation: {n_samples: 8}\n"
                                                                                        "methods"))
     results = tmp_path / "results"
     done = run_cli("run", str(suite), "--results", str(results), "--quiet")
     assert done.returncode == 0, done.stderr
     board = (results / "LEADERBOARD.md").read_text()
     assert "Max-Sensitivity (quantus)(nr\\_samples=3) vq" in board and "Random Logit (quantus) vq" in board
+    assert "Pointing Game (quantus) vq" in board.split("### Localization")[1]  # the task's masks reach quantus
     from xaibench.results import load
 
     df = load(results, per_sample=True)
-    assert sorted(df.metric.unique()) == ["accuracy", "quantus.MaxSensitivity", "quantus.RandomLogit"]
+    assert sorted(df.metric.unique()) == ["accuracy", "quantus.MaxSensitivity", "quantus.PointingGame",
+                                          "quantus.RandomLogit"]
     assert len(df[df.metric == "quantus.RandomLogit"]) == 8  # one value per evaluated sample
