@@ -10,11 +10,13 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# OpenMP threads that wait for work sleep instead of spinning (libgomp's default spins for a while). On a shared
-# machine a spinning thread burns the core another process needs and then waits for it: measured on 2 cores beside
-# other jobs, a small CNN's training took 10x the CPU time and 15x the wall time with spinning. libgomp reads this
-# once, when torch loads it, so it is set here, before any xaibench module imports torch; it changes no value.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP threads that wait for work spin briefly, then sleep: libgomp's default spins 300,000 times per wait. On a
+# shared machine a spinning thread burns the core that another process needs and then waits for it. Measured on 2
+# cores (perf/openmp_wait.py): beside one CPU-bound process, a small CNN's training takes 1.9x the time of a short
+# spin; on a quiet machine the short spin is as fast as the default, where sleeping at once (PASSIVE) is 1.2x
+# slower. libgomp reads this once, when torch loads it, so it is set here, before any xaibench module imports
+# torch; a value the user set wins. It changes no result.
+os.environ.setdefault("GOMP_SPINCOUNT", "2000")
 
 _PUBLIC = {
     "Batch": "xaibench.batch",

@@ -64,7 +64,7 @@ class RayExecutor:
         if not ray.is_initialized():
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
                      configure_logging=False,
-                     runtime_env={"env_vars": {"OMP_WAIT_POLICY": os.environ["OMP_WAIT_POLICY"]}})
+                     runtime_env={"env_vars": {"GOMP_SPINCOUNT": os.environ["GOMP_SPINCOUNT"]}})
         remote = ray.remote(num_cpus=threads)(_execute_remotely)
         window = max(1, 2 * int(ray.cluster_resources().get("CPU", 1)) // threads)
         suite_ref = (suite.source, suite.plugins)
