@@ -12,9 +12,9 @@ __version__ = "0.1.0"
 
 # OpenMP threads that wait for work spin briefly, then sleep: libgomp's default spins 300,000 times per wait. On a
 # shared machine a spinning thread burns the core that another process needs and then waits for it. Measured on 2
-# cores (perf/openmp_wait.py): beside one CPU-bound process, a small CNN's training takes 1.9x the time of a short
-# spin; on a quiet machine the short spin is as fast as the default, where sleeping at once (PASSIVE) is 1.2x
-# slower. libgomp reads this once, when torch loads it, so it is set here, before any xaibench module imports
+# cores: under heavy load from other jobs a small CNN's training took up to 15x the wall time with the default
+# spin; beside one CPU-bound process 1.1x (perf/openmp_wait.py); on a quiet machine the short spin is within 5% of
+# the default. libgomp reads this once, when torch loads it, so it is set here, before any xaibench module imports
 # torch; a value the user set wins. It changes no result.
 os.environ.setdefault("GOMP_SPINCOUNT", "2000")
 
