@@ -13,20 +13,14 @@ from collections.abc import Callable
 
 import torch
 
-from timing import best_times  # perf/timing.py (the script's folder is on sys.path)
+from timing import best_times, cnn_case  # perf/timing.py (the script's folder is on sys.path)
 from xaibench.metrics.functional import confidence, faithfulness, masked_accuracy, road
-from xaibench.models.small_cnn import SmallCNN
 
 N, SHAPE, EVAL_BATCH = 256, (1, 28, 28), 256
 
 
 def main() -> None:
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    model = SmallCNN(SmallCNN.Config(), SHAPE, num_classes=10).eval()
-    x, A = torch.rand(N, *SHAPE), torch.randn(N, *SHAPE)
-    with torch.no_grad():
-        target = model(x).argmax(1)
+    model, x, A, target = cnn_case(N, SHAPE)
     n_curve = faithfulness.step_sizes(SHAPE[1] * SHAPE[2])[1] + 1
     n_road = 2 * len(road.PERCENTAGES)
 

@@ -16,11 +16,10 @@ import warnings
 import numpy as np
 import torch
 
-from timing import best_times  # perf/timing.py (the script's folder is on sys.path)
+from timing import best_times, cnn_case  # perf/timing.py (the script's folder is on sys.path)
 from xaibench.metrics.functional.maps import pool, rank_positions
 from xaibench.metrics.functional.road import (PERCENTAGES, linear_imputation, noisy_linear_imputation,
                                               removal_sets, road_curves)
-from xaibench.models.small_cnn import SmallCNN
 
 N, SHAPE, EVAL_BATCH = 64, (1, 28, 28), 256
 
@@ -30,13 +29,7 @@ def main() -> None:
     import quantus
     from quantus.functions.perturb_func import noisy_linear_imputation as reference_imputation
 
-    # One intra-op thread on both sides: scipy's spsolve is single-threaded too.
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    model = SmallCNN(SmallCNN.Config(), SHAPE, num_classes=10).eval()
-    x, A = torch.rand(N, *SHAPE), torch.randn(N, *SHAPE)
-    with torch.no_grad():
-        target = model(x).argmax(1)
+    model, x, A, target = cnn_case(N, SHAPE)  # one intra-op thread on both sides: scipy's spsolve is too
     metric = quantus.ROAD(percentages=[round(100 * p) for p in PERCENTAGES], disable_warnings=True)
 
     def theirs() -> None:
