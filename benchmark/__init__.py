@@ -11,11 +11,11 @@ from typing import Any
 __version__ = "0.1.0"
 
 # OpenMP threads that wait for work spin briefly, then sleep: libgomp's default spins 300,000 times per wait. On a
-# shared machine a spinning thread burns the core that another process needs and then waits for it. Measured on 2
-# cores: under heavy load from other jobs a small CNN's training took up to 15x the wall time with the default
-# spin; beside one CPU-bound process 1.1x (perf/openmp_wait.py); on a quiet machine the short spin is within 5% of
-# the default. libgomp reads this once, when torch loads it, so it is set here, before any xaibench module imports
-# torch; a value the user set wins. It changes no result.
+# shared machine a spinning thread burns the core that another process needs and then waits for it. A trade-off,
+# measured on 2 cores (SGT's training step on shapes): beside one CPU-bound process the short spin is 1.9x faster
+# than the default; on a quiet machine it is 1.4x slower. This project's machines are shared, so the short spin is
+# the default; on a dedicated machine set GOMP_SPINCOUNT=300000 (a value the user set wins). libgomp reads it once,
+# when torch loads it, so it is set here, before any xaibench module imports torch. It changes no result.
 os.environ.setdefault("GOMP_SPINCOUNT", "2000")
 
 _PUBLIC = {
