@@ -63,10 +63,14 @@ def machine_info() -> dict[str, str]:
     """The processor and the kernel libraries torch runs on: what decides whether two records on the CPU can agree
     bit for bit (with the same versions and threads) or only to float tolerance.
 
+    ``openmp_wait``: the OpenMP wait setting and why it was chosen (``xaibench.openmp_wait``; it changes speed only).
+
     >>> sorted(machine_info())
-    ['blas', 'cpu_capability', 'cuda', 'onednn', 'processor']
+    ['blas', 'cpu_capability', 'cuda', 'onednn', 'openmp_wait', 'processor']
     """
     import torch
+
+    from xaibench import openmp_wait
 
     config = torch.__config__.show()
     blas = _build_line(config, "Math Kernel Library") if "BLAS_INFO=mkl" in config else \
@@ -75,4 +79,4 @@ def machine_info() -> dict[str, str]:
     if torch.cuda.is_available():
         cuda = f"{torch.cuda.get_device_name()} (CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()})"
     return {"processor": _processor(), "cpu_capability": torch.backends.cpu.get_cpu_capability(), "blas": blas,
-            "onednn": _build_line(config, "MKL-DNN"), "cuda": cuda}
+            "onednn": _build_line(config, "MKL-DNN"), "cuda": cuda, "openmp_wait": openmp_wait.decision}

@@ -9,9 +9,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Tests never load third-party plugins that happen to be installed.
 os.environ.setdefault("XAIBENCH_NO_PLUGINS", "1")
-# As `import xaibench` does (benchmark/__init__.py), before any test module imports torch: OpenMP threads spin
-# briefly, then sleep, instead of spinning long on a core that the other jobs of a shared machine need.
-os.environ.setdefault("GOMP_SPINCOUNT", "2000")
+# Before any test module imports torch: `import xaibench` chooses OpenMP's wait policy (xaibench.openmp_wait).
+import xaibench  # noqa: E402,F401
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
