@@ -34,12 +34,13 @@ class Check:
         return f"{self.precondition.describe()}: {self.measured}"
 
 
-def _ident(value: Any) -> str:
+def ident(value: Any) -> str:
+    """A key part as a comparable string (the report matches records on these)."""
     return json.dumps(value, sort_keys=True)
 
 
 def _model(key: dict[str, Any]) -> tuple[str, ...]:
-    return (*(_ident(key.get(p)) for p in MODEL), _ident(key["seed"]))
+    return (*(ident(key.get(p)) for p in MODEL), ident(key["seed"]))
 
 
 def _method_key(claim: Claim, method: str, treated: list[dict[str, Any]],
@@ -47,14 +48,14 @@ def _method_key(claim: Claim, method: str, treated: list[dict[str, Any]],
     """The claim's own configuration of ``method`` if a side uses it (None: any configuration of it)."""
     for side, recs in ((claim.treatment, treated), (claim.reference, reference)):
         if side is not None and side.method == method and recs:
-            return _ident(recs[0]["key"]["method"])
+            return ident(recs[0]["key"]["method"])
     return None
 
 
 def _of(method: str, method_key: str | None, models: set[tuple[str, ...]], rec: dict[str, Any]) -> bool:
     key = rec["key"]
     return ((key.get("method") or {}).get("name") == method and _model(key) in models
-            and (method_key is None or _ident(key["method"]) == method_key))
+            and (method_key is None or ident(key["method"]) == method_key))
 
 
 def _seeds(n: int) -> str:

@@ -14,7 +14,7 @@ from xaibench.leaderboard import evidence
 from xaibench.leaderboard.claims import CLAIMS, NOT_TESTED, Claim, Side
 from xaibench.leaderboard.derived import with_derived
 from xaibench.leaderboard.markdown import escape, footer
-from xaibench.leaderboard.preconditions import Check, check
+from xaibench.leaderboard.preconditions import Check, check, ident as _ident
 from xaibench.leaderboard.stats import Summary, holm, summarize
 
 VERDICT_RULE = (
@@ -105,10 +105,6 @@ def _matches(rec: dict[str, Any], claim: Claim, side: Side) -> bool:
             and (key.get("method") or {}).get("name") == side.method
             and (key.get("explainer") or {}).get("name") == side.explainer  # None: a per-model metric
             and labels.get("metric") == side.metric)
-
-
-def _ident(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
 
 
 def _context(rec: dict[str, Any], claim: Claim) -> tuple[str, ...]:
