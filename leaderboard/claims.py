@@ -7,13 +7,17 @@ task's name (plus ``task_params``, compared with the stored task config), the ar
 explainer's names (any parameters: each configuration found is reported as its own setting), and the metric's
 stored label (its name plus its non-default parameters, so ``flint_conciseness`` means τ = 2).
 
+Each claim also declares its ``preconditions`` on the stored results (the models it measures must have learnt the
+task, the task must pose its question, the method must have trained sanely); a claim whose precondition fails is
+judged "precondition failed", never "contradicted" (reproduction.py).
+
 Evidence tags in the texts are the specs': [V] checked against the authors' code or artifacts, [A] abstract only,
 [U] unverified, [D] our design. Margins and thresholds say where they come from ("spec" or "ours").
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 Direction = Literal["higher", "lower", "equivalent", "above", "below", "within"]
 RELATIVE = ("higher", "lower", "equivalent")  # need a reference side; the rest test the treatment's own value
@@ -33,6 +37,45 @@ class Side:
 
     def describe(self) -> str:
         return f"{self.method}" + (f", {self.explainer}" if self.explainer else "") + f", {self.metric}"
+
+
+@dataclasses.dataclass(frozen=True)
+class AtLeast:
+    """Precondition: the mean over the claim's seeds of a per-model ``metric`` of ``method``'s models, in the claim's
+    setting (same task configuration, architecture, budget, data seed; the claim's own configuration of
+    ``method`` when a side of the claim uses it), is at least ``threshold``.
+
+    >>> AtLeast("erm", "accuracy", 0.88, "ours").describe()
+    'erm accuracy ≥ 0.88'
+    """
+
+    method: str
+    metric: str
+    threshold: float
+    source: str  # where the threshold comes from
+
+    def describe(self) -> str:
+        return f"{self.method} {self.metric} ≥ {self.threshold:g}"
+
+
+@dataclasses.dataclass(frozen=True)
+class HealthInRange:
+    """Precondition: each health figure that ``method``'s training records give a sane range (methods' own
+    ``health_ranges``; training records' ``health``) has its last-epoch value, mean over the claim's seeds, inside
+    that range.
+
+    >>> HealthInRange("rrr").describe()
+    "rrr's health figures in range"
+    """
+
+    method: str
+    source: ClassVar[str] = "the method's own health_ranges, TRAINING_METHODS.md §0"
+
+    def describe(self) -> str:
+        return f"{self.method}'s health figures in range"
+
+
+Precondition = AtLeast | HealthInRange
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +105,7 @@ class Claim:
     bound: float | tuple[float, float] | None = None
     bound_source: str = ""  # "spec: ..." or "ours: ..."
     task_params: tuple[tuple[str, Any], ...] = ()  # e.g. (("design", "middle"),)
+    preconditions: tuple[Precondition, ...] = ()
 
     def __post_init__(self) -> None:
         b = self.bound
@@ -134,24 +178,61 @@ SGT_MARGIN = "ours: the spec gives no number ('close to ERM' [U])"
 INTERP_MARGIN = "ours: the spec gives no number ('a small margin' [A])"
 
 
+# Preconditions (issue 15). ERM's test accuracy that a claim's models must reach: 2 points under the task's
+# reference accuracy (docs/ERM_ACCURACY.md: its default architecture, standard budget, full data), held for every
+# architecture a claim uses on the task. No entry: decoy_fashion_mnist and textured_fashion_mnist (their test sets
+# break the shortcut by design, so the gap preconditions stand instead), eraser_movies and sst2 (no reference
+# measured; their claims are not run).
+_REF = "ours: 2 points under docs/ERM_ACCURACY.md's {}"
+ERM_ACCURACY_AT_LEAST: dict[str, tuple[float, str]] = {
+    "fashion_mnist": (0.88, "issue 15: within 2 points of the reference (0.887 full-data)"),
+    "digits": (0.95, "issue 15: within 2 points of the reference (0.964)"),
+    "shapes": (0.97, _REF.format(0.996)), "shapes_polarity": (0.97, _REF.format(0.996)),
+    "intensity": (0.98, _REF.format("1.000")), "ts_boxes": (0.98, _REF.format("1.000 (TCN and Transformer)")),
+    "text_planted": (0.98, _REF.format("1.000")),
+}
+GAP = 0.2  # issue 15's aim for both tasks: ERM must lose at least 20 points when the shortcut or background goes
+SHORTCUT = AtLeast("erm", "shortcut_gap", GAP, "issue 15: ERM must use the decoy (Ross et al.'s falls to 0.52)")
+SHIFT = AtLeast("erm", "shift_gap", GAP, "ours: issue 15's 0.2, as for the shortcut gap")
+
+
+def _preconditions(task: str, method: str, *extra: Precondition) -> tuple[Precondition, ...]:
+    """ERM's accuracy on the task (if it has a reference), ``extra``, and the health of ``method`` unless ERM.
+
+    >>> [p.describe() for p in _preconditions("shapes", "sgt")]
+    ['erm accuracy ≥ 0.97', "sgt's health figures in range"]
+    """
+    erm = [AtLeast("erm", ACCURACY, *ERM_ACCURACY_AT_LEAST[task])] if task in ERM_ACCURACY_AT_LEAST else []
+    return (*erm, *extra, *([HealthInRange(method)] if method != "erm" else []))
+
+
+def _f_accuracy(method: str, task: str) -> AtLeast:
+    """FLINT's f must be trained as well as ERM must be: FLINT-f is within about 1 point of BASE-f in the paper."""
+    threshold, _ = ERM_ACCURACY_AT_LEAST[task]
+    return AtLeast(method, ACCURACY, threshold, "ours: the task's ERM threshold (FLINT-f ≈ BASE-f in the paper)")
+
+
 def _vs_erm(id: str, paper: str, text: str, method: str, task: str, architecture: str, explainer: str | None,
             metric: str, direction: Direction, bound: float | None = None, bound_source: str = "",
-            **task_params: Any) -> Claim:
+            extra: tuple[Precondition, ...] = (), **task_params: Any) -> Claim:
     """Method against ERM on the same task, architecture, explainer, metric and seed."""
     return Claim(id, paper, text, task, architecture, Side(method, explainer, metric), Side("erm", explainer, metric),
-                 direction, bound, bound_source, tuple(sorted(task_params.items())))
+                 direction, bound, bound_source, tuple(sorted(task_params.items())),
+                 _preconditions(task, method, *extra))
 
 
 def _vs_explainer(id: str, paper: str, text: str, task: str, explainer: str, reference: str, metric: str,
                   direction: Direction) -> Claim:
     """One explainer against another on the same ERM small-CNN models."""
     return Claim(id, paper, text, task, "small_cnn", Side("erm", explainer, metric), Side("erm", reference, metric),
-                 direction)
+                 direction, preconditions=_preconditions(task, "erm"))
 
 
 def _absolute(id: str, paper: str, text: str, task: str, side: Side, direction: Direction,
               bound: float | tuple[float, float], bound_source: str) -> Claim:
-    return Claim(id, paper, text, task, "small_cnn", side, None, direction, bound, bound_source)
+    extra = (_f_accuracy(side.method, task),) if side.method.startswith("flint") else ()
+    return Claim(id, paper, text, task, "small_cnn", side, None, direction, bound, bound_source,
+                 preconditions=_preconditions(task, side.method, *extra))
 
 
 _SGT_ACC = "Clean accuracy close to ERM [U; no number]."
@@ -214,7 +295,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("flint-interpreter-fmnist", FLINT, "The interpreter h nearly matches f: released checkpoint interpreter "
           "98.37% vs f 99.05% [V notebook].", "fashion_mnist", "small_cnn",
           Side("flint", None, "flint_interpreter_accuracy"), Side("flint", None, ACCURACY), "equivalent", 0.015,
-          "ours: the checkpoint's gap is 0.68 points"),
+          "ours: the checkpoint's gap is 0.68 points",
+          preconditions=_preconditions("fashion_mnist", "flint", _f_accuracy("flint", "fashion_mnist"))),
     _absolute("flint-conciseness-fmnist", FLINT, "Short budgets keep CNS near 1–1.3 (our expectation; released "
               "checkpoint CNS(τ=2) = 1.069 [V notebook]).", "fashion_mnist",
               Side("flint", None, "flint_conciseness"), "within", (1.0, 1.3), "spec: 'CNS near 1–1.3', τ = 2"),
@@ -230,15 +312,16 @@ CLAIMS: tuple[Claim, ...] = (
     # Explanation-consistency reweighting (§5): textured FMNIST, gratings in training, checkerboards at test
     _vs_erm("expl-consistency-accuracy", CONSISTENCY, "Higher accuracy [A]; small-scale analogue: higher accuracy "
             "on the shifted test backgrounds [D; U].", "expl_consistency", "textured_fashion_mnist", "small_cnn",
-            None, ACCURACY, "higher"),
+            None, ACCURACY, "higher", extra=(SHIFT,)),
     _vs_erm("expl-consistency-energy-pg", CONSISTENCY, "Better localization [A]; small-scale analogue: higher energy "
             "pointing game vs the object [D; U], on the Grad-CAM maps the method uses.", "expl_consistency",
-            "textured_fashion_mnist", "small_cnn", "grad_cam", "energy_pointing_game", "higher"),
+            "textured_fashion_mnist", "small_cnn", "grad_cam", "energy_pointing_game", "higher", extra=(SHIFT,)),
     # Right for the Right Reasons (§6)
     _vs_erm("rrr-decoy-accuracy", RRR, "On a decoy task, RRR beats ERM on decoy-free test data [U].", "rrr",
-            "decoy_fashion_mnist", "small_cnn", None, ACCURACY, "higher"),
+            "decoy_fashion_mnist", "small_cnn", None, ACCURACY, "higher", extra=(SHORTCUT,)),
     _vs_erm("rrr-decoy-attribution", RRR, "RRR puts less attribution on the decoy [U]: less Saliency mass on the "
-            "decoy patch (decoy_mass).", "rrr", "decoy_fashion_mnist", "small_cnn", "saliency", "decoy_mass", "lower"),
+            "decoy patch (decoy_mass).", "rrr", "decoy_fashion_mnist", "small_cnn", "saliency", "decoy_mass", "lower",
+            extra=(SHORTCUT,)),
     # Input bias of rectified gradients (METRICS.md §3, EXPLAINERS.md §3, §5), on ERM models
     _vs_explainer("bias-polarity-rectgrad-vs-nobias", BIAS, _POLARITY, "shapes_polarity", "rectgrad",
                   "nobias_rectgrad", "polarity_bias_index", "higher"),

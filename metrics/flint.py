@@ -6,6 +6,7 @@ They read the model's FLINT networks (``flint`` or ``flint_posthoc``); on any ot
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Annotated
 
 import torch
@@ -56,9 +57,32 @@ class FlintMetric(Metric):
         raise NotImplementedError
 
 
+# Bins of f's max-softmax confidence for fidelity's details. Fixed edges, not quantiles: a bin means the same on
+# every model and seed, so counts pool over seeds and FLINT compares with post-hoc FLINT on one grid; the upper
+# edges split the range where a trained f puts most test samples.
+CONFIDENCE_EDGES = (0.0, 0.5, 0.8, 0.95, 1.0)
+
+
+def by_confidence(agree: torch.Tensor, confidence: torch.Tensor,
+                  edges: tuple[float, ...] = CONFIDENCE_EDGES) -> dict[str, list[float]]:
+    """Mean of ``agree`` and the sample count within each bin (edges[i], edges[i + 1]] of ``confidence``
+    (NaN where a bin is empty).
+
+    >>> by_confidence(torch.tensor([1., 0., 1., 1.]), torch.tensor([0.3, 0.6, 0.7, 1.0]))
+    {'edges': [0.0, 0.5, 0.8, 0.95, 1.0], 'count': [1, 2, 0, 1], 'fidelity': [1.0, 0.5, nan, 1.0]}
+    """
+    index = torch.bucketize(confidence, torch.tensor(edges[1:-1], dtype=confidence.dtype, device=confidence.device))
+    count = torch.bincount(index, minlength=len(edges) - 1)
+    total = torch.bincount(index, weights=agree.to(torch.float64), minlength=len(edges) - 1)
+    return {"edges": list(edges), "count": count.tolist(),
+            "fidelity": [t / n if n else math.nan for t, n in zip(total.tolist(), count.tolist())]}
+
+
 @METRICS.register
 class FlintFidelity(FlintMetric):
-    """FLINT fidelity: 1[argmax h(Φ(x)) = argmax f(x)] per sample (NaN on non-FLINT models).
+    """FLINT fidelity: 1[argmax h(Φ(x)) = argmax f(x)] per sample (NaN on non-FLINT models). ``details`` holds
+    the fidelity and count within bins of f's max-softmax confidence (``by_confidence``): FLINT's fidelity
+    follows f's confidence, so a low mean can come from a weak f.
 
     >>> from xaibench.methods.flint import attach_flint
     >>> from xaibench.models.small_cnn import SmallCNN
@@ -79,7 +103,10 @@ class FlintFidelity(FlintMetric):
 
     def score(self, model: nn.Module, batch: Batch, logits: torch.Tensor, interpreter: torch.Tensor,
               attributes: torch.Tensor) -> torch.Tensor:
-        return (interpreter.argmax(1) == logits.argmax(1)).double()
+        agree = (interpreter.argmax(1) == logits.argmax(1)).double()
+        confidence = logits.double().softmax(1).amax(1)
+        self.details = {"by_confidence": {"confidence": "max softmax of f", **by_confidence(agree, confidence)}}
+        return agree
 
 
 @METRICS.register

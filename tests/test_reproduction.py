@@ -1,4 +1,5 @@
 """The reproduction report: claims as data, paired effects over seeds, verdicts, rendering."""
+import json
 import math
 import statistics
 
@@ -35,6 +36,40 @@ def record(method, seed, metric, value, explainer=None, task="shapes", architect
     }
 
 
+MODEL = ("task", "data_seed", "architecture", "budget", "seed")
+
+
+def model_record(rec, method, metric, value, method_key=None):
+    """A per-model metric record (no explainer) of ``method`` on the model behind ``rec``."""
+    key = {**{k: rec["key"][k] for k in MODEL}, "explainer": None,
+           "method": method_key or {"name": method, "version": "1", "config": "m"},
+           "metric": {"name": metric, "version": "1", "config": "x"}}
+    return {**rec, "key": key, "labels": {**rec["labels"], "method": method, "explainer": None, "metric": metric},
+            "value": value, "values": [value]}
+
+
+def training_record(rec, health=None):
+    """The training record of the model behind ``rec``, with health figures (by default one without a range)."""
+    return {"key": {**{k: rec["key"][k] for k in MODEL}, "method": rec["key"]["method"]},
+            "labels": {k: rec["labels"][k] for k in ("task", "architecture", "method")},
+            "health": health or {"per_epoch": {"kl": [0.5, 0.25]}, "ranges": {}, "warnings": []},
+            **{k: rec[k] for k in ("code_version", "versions", "suite")}}
+
+
+def met(records, accuracy=0.99, **gaps):
+    """``records`` plus what their claims' preconditions read, all met: per model an ERM accuracy record (and the
+    ``gaps``, e.g. shortcut_gap=0.3), and the training records with health figures."""
+    extra, training, seen = [], [], set()
+    for rec in records:
+        model = json.dumps([rec["key"][k] for k in MODEL], sort_keys=True)
+        if (model, "erm") not in seen:
+            extra += [model_record(rec, "erm", m, v) for m, v in (("accuracy", accuracy), *gaps.items())]
+        if (model, rec["key"]["method"]["name"]) not in seen:
+            training.append(training_record(rec))
+        seen |= {(model, "erm"), (model, rec["key"]["method"]["name"])}
+    return records + extra, training
+
+
 def gini(method, values, **kw):
     return [record(method, s, "gini", v, explainer="saliency", **kw) for s, v in enumerate(values)]
 
@@ -44,7 +79,7 @@ GINI = gini("erm", ERM) + gini("sgt", SGT)
 
 
 def test_effect_is_the_paired_mean_with_its_t_interval():
-    (o,) = measure(BY_ID["sgt-gini-shapes"], GINI)
+    (o,) = measure(BY_ID["sgt-gini-shapes"], *met(GINI))
     diffs = [s - e for s, e in zip(SGT, ERM)]  # 0.10, 0.13, 0.08
     low, high = stats.t.interval(0.95, len(diffs) - 1, loc=statistics.fmean(diffs), scale=stats.sem(diffs))
     assert o.values == pytest.approx({0: 0.10, 1: 0.13, 2: 0.08}, abs=1e-12)
@@ -55,11 +90,15 @@ def test_effect_is_the_paired_mean_with_its_t_interval():
 
 
 def test_golden_summary_row():
-    # half-width t(.975, 2)·sd/√3 = 4.302653·0.0251661/1.7320508 = 0.062517
-    (o,) = measure(BY_ID["sgt-gini-shapes"], GINI)
-    assert summary_row(o) == ("| sgt-gini-shapes | Ismail et al. 2021 (SGT) | shapes, small\\_cnn | "
-                              "gini: sgt − erm \\> 0 | +0.103 ± 0.063 | 3 | reproduced |")
-    assert summary_row(o) in render_reproduction(GINI)
+    # half-width t(.975, 2)·sd/√3 = 4.302653·0.0251661/1.7320508 = 0.062517; one-sided p = 0.00960 (t = 7.11, 2 df)
+    p = stats.ttest_1samp([0.10, 0.13, 0.08], 0.0, alternative="greater").pvalue
+    assert round(p, 3) == 0.010
+    (o,) = measure(BY_ID["sgt-gini-shapes"], *met(GINI))
+    assert o.p_value == pytest.approx(p, rel=1e-9)
+    row = ("| sgt-gini-shapes | Ismail et al. 2021 (SGT) | shapes, small\\_cnn | gini: sgt − erm \\> 0 | +0.103 ± 0.063 "
+           "| 3 | 0.010 | reproduced | 0.010 | reproduced | – |")  # the paper's only judged setting: Holm p = p
+    assert row in render_reproduction(*met(GINI)).splitlines()
+    assert summary_row(o) == row.replace("0.010 | reproduced | – |", "– |  | – |")  # before ``adjust``
 
 
 HIGHER, LOWER = BY_ID["sgt-gini-shapes"], BY_ID["sgt-sufficiency-sst2"]
@@ -85,14 +124,14 @@ def test_verdict_rule(claim, mean, half, verdict):
 
 
 def test_fewer_than_two_seeds_is_inconclusive():
-    (o,) = measure(HIGHER, gini("erm", [0.3]) + gini("sgt", [0.9, 0.95]))  # seed 1 has no ERM pair
+    (o,) = measure(HIGHER, *met(gini("erm", [0.3]) + gini("sgt", [0.9, 0.95])))  # seed 1 has no ERM pair
     assert (o.verdict, o.summary.n_seeds, o.values) == ("inconclusive", 1, {0: pytest.approx(0.6)})
     assert "1 seed(s)" in o.reason
     assert judge(HIGHER, Summary(0.6, 0.0, 1))[0] == "inconclusive"
 
 
 def test_nan_seeds_are_left_out():
-    (o,) = measure(HIGHER, gini("erm", [0.3, 0.3, 0.3]) + gini("sgt", [0.4, math.nan, 0.5]))
+    (o,) = measure(HIGHER, *met(gini("erm", [0.3, 0.3, 0.3]) + gini("sgt", [0.4, math.nan, 0.5])))
     assert o.summary.n_seeds == 2 and o.summary.mean == pytest.approx(0.15)
     assert o.summary.ci95 == pytest.approx(stats.t.ppf(0.975, 1) * statistics.stdev([0.1, 0.2]) / math.sqrt(2))
 
@@ -105,15 +144,16 @@ def test_not_run_says_what_is_missing():
     (o,) = measure(HIGHER, gini("sgt", SGT) + gini("erm", ERM, task_config={"n_train": 5}))  # other scenes
     assert o.verdict == "not run" and "same task configuration" in o.reason
     text = render_reproduction([])
-    assert "| sgt-gini-shapes | Ismail et al. 2021 (SGT) | – | gini: sgt − erm \\> 0 | – | 0 | not run |" in text
-    assert "No stored records." in text and text.count("| not run |") == len(CLAIMS)
+    assert ("| sgt-gini-shapes | Ismail et al. 2021 (SGT) | – | gini: sgt − erm \\> 0 | – | 0 | – | not run | – | "
+            "not run | – |") in text
+    assert "No stored records." in text and text.count("| 0 | – | not run | – | not run | – |") == len(CLAIMS)
 
 
 def test_each_configuration_is_its_own_setting():
     other = {"n_train": 5}
     records = GINI + gini("erm", [0.1, 0.1, 0.1], task_config=other, task_label="shapes(n_train=5)") + \
         gini("sgt", [0.1, 0.1, 0.1], task_config=other, task_label="shapes(n_train=5)")
-    outcomes = measure(HIGHER, records)
+    outcomes = measure(HIGHER, *met(records))
     assert [(o.setting, o.verdict) for o in outcomes] == [("shapes(n_train=5), small_cnn", "inconclusive"),
                                                           ("shapes, small_cnn", "reproduced")]
 
@@ -127,25 +167,27 @@ def test_task_params_filter():
 
     records = aup("erm", [0.2, 0.2, 0.2], "middle") + aup("sgt", [0.3, 0.31, 0.29], "middle") + \
         aup("erm", [0.2, 0.2, 0.2], "moving_middle") + aup("sgt", [0.1, 0.1, 0.1], "moving_middle")
-    (o,) = measure(claim, records)
+    (o,) = measure(claim, *met(records))
     assert o.summary.mean == pytest.approx(0.1) and o.verdict == "reproduced"
-    (o,) = measure(BY_ID["sgt-ts-aup-moving-middle"], records)
+    (o,) = measure(BY_ID["sgt-ts-aup-moving-middle"], *met(records))
     assert o.summary.mean == pytest.approx(-0.1) and o.verdict == "contradicted"
 
 
 def test_absolute_claim_uses_the_value_itself():
     records = [record("flint", s, "flint_fidelity", v) for s, v in enumerate([0.95, 0.97, 0.96])]
-    (o,) = measure(ABOVE, records + [record("erm", s, "flint_fidelity", math.nan) for s in range(3)])
+    records, training = met(records)
+    records += [model_record(r, "flint", "accuracy", 0.99) for r in records[:3]]  # f trained: precondition met
+    (o,) = measure(ABOVE, records + [record("erm", s, "flint_fidelity", math.nan) for s in range(3)], training)
     assert o.values == {0: 0.95, 1: 0.97, 2: 0.96} and o.verdict == "reproduced"
     assert "| flint-fidelity-shapes | Parekh et al. 2021 (FLINT) | shapes, small\\_cnn | flint\\_fidelity (flint) " \
-           "\\> 0.9 | 0.960 ± 0.025 | 3 | reproduced |" in render_reproduction(records)
+           "\\> 0.9 | 0.960 ± 0.025 | 3 | " in render_reproduction(records, training)
 
 
 def test_metric_against_metric_on_the_same_model():
     claim = BY_ID["flint-interpreter-fmnist"]
     records = [record("flint", s, m, v, task="fashion_mnist") for s in range(3)
                for m, v in (("accuracy", 0.90 + s / 100), ("flint_interpreter_accuracy", 0.895 + s / 100))]
-    (o,) = measure(claim, records)
+    (o,) = measure(claim, *met(records))  # f's accuracy (0.90–0.92 ≥ 0.88) is the reference side's records
     assert o.values == pytest.approx({0: -0.005, 1: -0.005, 2: -0.005}) and o.verdict == "reproduced"
 
 
@@ -161,11 +203,11 @@ def test_polarity_bias_claim_pairs_explainers_on_derived_records():
                     rma("nobias_rectgrad", "dark", seed, [0.5, 0.5])]
     (o,) = measure(BY_ID["bias-polarity-rectgrad-vs-nobias"], records)
     assert o.verdict == "not run"  # the derived records come with the report
-    text = render_reproduction(records)
+    text = render_reproduction(*met(records))
     row = next(line for line in text.splitlines() if line.startswith("| bias-polarity-rectgrad-vs-nobias |"))
     diffs = [0.40 - 0.02, 0.50 - 0.01, 0.45 - 0.00]  # |mean b| per seed, rectgrad minus nobias
     half = stats.t.ppf(0.975, 2) * statistics.stdev(diffs) / math.sqrt(3)
-    assert f"| {statistics.fmean(diffs):+.3f} ± {half:.3f} | 3 | reproduced |" in row
+    assert f"| {statistics.fmean(diffs):+.3f} ± {half:.3f} | 3 |" in row and row.endswith("| reproduced | – |")
 
 
 def test_plugin_names_are_escaped():
