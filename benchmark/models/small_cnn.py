@@ -8,7 +8,6 @@ import torch
 from torch import nn
 
 from xaibench.models.base import Architecture
-from xaibench.models.pooling import MaxPool2d
 from xaibench.ranges import PositiveInt
 from xaibench.registries import ARCHITECTURES
 
@@ -41,8 +40,8 @@ class SmallCNN(Architecture):
         super().__init__(config, input_shape, num_classes, **stats)
         w = config.width
         self.features = nn.Sequential(
-            conv_block(input_shape[0], w), MaxPool2d(2),
-            conv_block(w, 2 * w), MaxPool2d(2),
+            conv_block(input_shape[0], w), nn.MaxPool2d(2),
+            conv_block(w, 2 * w), nn.MaxPool2d(2),
             conv_block(2 * w, 4 * w),
         )
         self.pool = nn.AdaptiveAvgPool2d(1)
