@@ -200,10 +200,22 @@ def test_the_fixture_passes():
     (None, {"cam_layer": "head"}, r"cam_layer 'head' outputs 2-D tensors, not feature maps \(4-D\)"),
     (None, {"lrp_supported": "yes", "modality": "text"}, r"text models declare embedding_layer"),
     (None, {"version": ""}, r"version='': must be a non-empty string"),
+    (lambda self, x: Good.forward(self, x) * (1.0 if self.training else 2.0), {"mode_free": True},
+     r"mode_free=True, but train and eval mode give different logits"),
 ])
 def test_check_names_what_is_wrong(forward, attrs, message):
     with pytest.raises(CheckError, match=r"^architecture 'broken': .*" + message):
         check_architecture(architecture(forward, **attrs))
+
+
+def test_check_finds_a_dropout_in_a_model_declared_mode_free():
+    def with_dropout(self, config, input_shape, num_classes, **data):
+        Good.__init__(self, config, input_shape, num_classes, **data)
+        self.drop = nn.Dropout(0.0)  # p = 0: the same logits, yet a module whose forward reads the mode
+
+    forward = lambda self, x: self.head(self.drop(self.relu(self.conv(self.normalization(x)))).mean((2, 3)))  # noqa
+    with pytest.raises(CheckError, match=r"mode_free=True, but drop depend\(s\) on train/eval mode"):
+        check_architecture(architecture(forward, __init__=with_dropout, mode_free=True))
 
 
 def test_check_finds_in_place_relus_and_an_init_that_ignores_the_seed():

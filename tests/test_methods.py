@@ -181,9 +181,36 @@ def test_sgt_log_prob_saliency_on_a_linear_model():
     model, x, y = linear_model(), torch.rand(2, 1, 2, 2), torch.tensor([2, 0])
     W = model[1].weight.detach()
     p = F.softmax(model(x), 1).detach()
-    g = bind(SGT({"saliency_of": "log_prob"})).saliency(model, x, y)
+    x = x.requires_grad_(True)
+    g = bind(SGT({"saliency_of": "log_prob"})).saliency(model(x), x, y)
     torch.testing.assert_close(g.flatten(1), W[y] - p @ W)  # d log p_y / dx = W_y - Σ_k p_k W_k
-    torch.testing.assert_close(bind(SGT({"saliency_of": "logit"})).saliency(model, x, y).flatten(1), W[y])
+    torch.testing.assert_close(bind(SGT({"saliency_of": "logit"})).saliency(model(x), x, y).flatten(1), W[y])
+
+
+def test_sgt_reuses_the_training_forward_on_mode_free_models_with_the_same_training():
+    """On a mode_free architecture the saliency pass is the training forward (one forward fewer per step); the
+    trained weights equal those of the separate eval-mode pass, bit for bit."""
+    from xaibench.models.small_cnn import SmallCNN
+
+    torch.manual_seed(0)
+    x, y = torch.rand(16, 1, 32, 32), torch.randint(0, 4, (16,))
+    trained = []
+    for mode_free in (True, False):
+        torch.manual_seed(0)
+        model = SmallCNN(SmallCNN.Config(width=4), (1, 32, 32), 4)
+        model.mode_free = mode_free  # the instance attribute shadows the class's declaration
+        method, calls = bind(SGT()), []
+        handle = model.register_forward_hook(lambda m, i, o: calls.append(1))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for step in range(3):
+            opt.zero_grad()
+            method.loss(model, Batch(x, y), step).backward()
+            opt.step()
+        handle.remove()
+        trained.append((model.state_dict(), len(calls)))
+    (reused, n_reused), (separate, n_separate) = trained
+    assert (n_reused, n_separate) == (6, 9)  # 2 forwards per step against 3
+    assert all(torch.equal(reused[k], separate[k]) for k in reused)
 
 
 def test_sgt_defaults_are_the_official_code():

@@ -28,8 +28,10 @@ class Architecture(Component, nn.Module):
 
     Class metadata declares ``modality``, ``cam_layer`` (the module whose output Grad-CAM reads,
     a path for ``get_submodule``), ``flint_layers``, ``embedding_layer`` (text models: where
-    attributions are taken), ``lrp_supported`` and ``flops_depend_on_data`` (a batch's work depends on more
-    than its shape, e.g. packed sequences: training then counts every step's FLOPs, not one step per shape).
+    attributions are taken), ``lrp_supported``, ``flops_depend_on_data`` (a batch's work depends on more
+    than its shape, e.g. packed sequences: training then counts every step's FLOPs, not one step per shape) and
+    ``mode_free`` (the forward is the same in train and eval mode: no dropout, no batch norm; methods that need an
+    eval-mode pass may then reuse the training pass, e.g. SGT's saliency).
     The constructor is the typed factory:
     ``Arch(config, input_shape, num_classes, mean=..., std=..., vocab_size=...)``, where mean and std
     are the per-channel training statistics (images, time series) and vocab_size is for text.
@@ -41,6 +43,7 @@ class Architecture(Component, nn.Module):
     embedding_layer: ClassVar[str | None] = None
     lrp_supported: ClassVar[bool] = False
     flops_depend_on_data: ClassVar[bool] = False
+    mode_free: ClassVar[bool] = False
 
     def __init__(self, config: object, input_shape: tuple[int, ...], num_classes: int, *,
                  mean: Sequence[float] | None = None, std: Sequence[float] | None = None,

@@ -29,6 +29,7 @@ class MLP(Architecture):
     modality = "image"
     flint_layers = ("hidden.0",)  # the first hidden layer's ReLU output, N x hidden[0]
     lrp_supported = True
+    mode_free = True  # no dropout, no batch norm
 
     @dataclasses.dataclass(frozen=True)
     class Config:

@@ -31,6 +31,7 @@ class SmallCNN(Architecture):
     cam_layer = "features.4"  # the last conv block, 8x8 at 32 px
     flint_layers = ("features.3",)  # after the second block and pool: 2w x 8 x 8 at 32 px (MNIST design: 32x14x14)
     lrp_supported = True
+    mode_free = True  # no dropout, no batch norm
 
     @dataclasses.dataclass(frozen=True)
     class Config:

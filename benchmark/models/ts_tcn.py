@@ -48,6 +48,7 @@ class TimeSeriesTCN(Architecture):
     cam_layer = "last_block"  # full time resolution
     flint_layers = ("blocks",)  # the output of the blocks before the last
     lrp_supported = False  # captum's LRP has no rule for Conv1d or the residual sum
+    mode_free = True  # no dropout, no batch norm
 
     @dataclasses.dataclass(frozen=True)
     class Config:

@@ -5,7 +5,8 @@ shape N x classes, a gradient for every parameter, a sample's logits not dependi
 permuted), the same init for the same seed, the normalization as the first layer that runs, the declared layers
 (``cam_layer``, ``flint_layers``, ``embedding_layer``) resolving, running and feeding the logits, ReLUs as
 distinct non-in-place ``nn.ReLU`` modules (the explainers swap their rules), the forward pass leaving modes and
-hooks alone, and captum's LRP running where ``lrp_supported`` says so.
+hooks alone, captum's LRP running where ``lrp_supported`` says so, and train and eval mode giving the same logits
+where ``mode_free`` says so.
 """
 from __future__ import annotations
 
@@ -111,7 +112,7 @@ def _run_checks(cls: type, config: Any, model: nn.Module, x: torch.Tensor, probl
     problems += _seed_problems(cls, config)
     problems += _normalization_problems(model, x)
     shapes, layer_problems = _layer_problems(model, x)
-    problems += layer_problems + _relu_problems(model, x) + _lrp_problems(model, x)
+    problems += layer_problems + _relu_problems(model, x) + _lrp_problems(model, x) + _mode_problems(model, x)
     if hooks_left(model):
         problems.append(f"hooks registered on the model: {', '.join(hooks_left(model)[:5])}")
     return shapes
@@ -275,3 +276,22 @@ def _lrp_problems(model: nn.Module, x: torch.Tensor) -> list[str]:
     if A.shape != x.shape or not A.isfinite().all() or A.abs().sum() == 0:
         return ["lrp_supported=True, but captum's LRP gives no finite, non-zero attributions"]
     return []
+
+
+MODE_DEPENDENT = (nn.modules.batchnorm._NormBase, nn.modules.dropout._DropoutNd)
+
+
+def _mode_problems(model: nn.Module, x: torch.Tensor) -> list[str]:
+    """``mode_free``: no dropout or batch-norm module, and the same logits in train and eval mode."""
+    if not getattr(model, "mode_free", False):
+        return []
+    found = [name for name, m in model.named_modules() if isinstance(m, MODE_DEPENDENT)]
+    if found:
+        return [f"mode_free=True, but {', '.join(found[:3])} depend(s) on train/eval mode"]
+    from xaibench.methods.hooks import eval_mode
+
+    with torch.no_grad():
+        train = model.train()(x)
+        with eval_mode(model):
+            evaluated = model(x)
+    return [] if torch.equal(train, evaluated) else ["mode_free=True, but train and eval mode give different logits"]
