@@ -1,0 +1,69 @@
+"""A store written by older code renders byte-identical boards with this code (issue 18: "a store written before
+the change must still give identical boards").
+
+The fixture, ``tests/data/board_before_schema/``, was made with the code of commit e67050f (main before the record
+schema, ``xaibench.record``, and the ``CellWorker`` stages), from the repository root:
+
+    xaibench run tests/data/board_before_schema/suite.yaml --results /tmp/fixture_store --quiet   # about 30 s
+    mkdir tests/data/board_before_schema/store
+    cp -r /tmp/fixture_store/records /tmp/fixture_store/training tests/data/board_before_schema/store/
+    python tests/test_board_fixture.py        # writes board.{md,html,csv,latex} next to the store
+
+The suite has ERM and SGT (the cost column), saliency, Grad-CAM and the random control, accuracy, deletion AUC,
+pointing game, Gini, MPRT (the derived MPRT-pass column), a ROAR run and the polarity pair (the derived polarity
+bias). Only the record and training records are kept (about 200 KB): no board format reads weights, and without
+attributions the HTML page has no gallery. Its PNG figures are compared by their SHA-256 (``strip_images``), which
+keeps the file small and the comparison exact; matplotlib's rendering is stable for one matplotlib and FreeType,
+so regenerate the fixture (the commands above, with the code before a deliberate board change) when those change.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURE = Path(__file__).parent / "data" / "board_before_schema"
+FORMATS = ("md", "html", "csv", "latex")
+
+
+def strip_images(text: str) -> str:
+    """Each embedded PNG replaced by the SHA-256 of its base64 text: the same bytes give the same line."""
+    return re.sub(r"data:image/png;base64,([A-Za-z0-9+/=]+)",
+                  lambda m: "data:image/png;sha256," + hashlib.sha256(m.group(1).encode()).hexdigest(), text)
+
+
+def render(store: Path, fmt: str) -> str:
+    """What ``xaibench leaderboard --results STORE --format FMT`` writes (images stripped)."""
+    import argparse
+
+    from xaibench.cli import cmd_leaderboard
+
+    out = store.parent / f".board.{fmt}.tmp"
+    try:
+        assert cmd_leaderboard(argparse.Namespace(results=str(store), task=None, format=fmt, out=str(out))) == 0
+        return strip_images(out.read_text())
+    finally:
+        out.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_old_store_renders_the_same_board(fmt, capsys):
+    expected = (FIXTURE / f"board.{fmt}").read_text()
+    got = render(FIXTURE / "store", fmt)
+    assert got == expected, f"board.{fmt} differs from the one the code before the change rendered"
+
+
+def test_fixture_covers_the_derived_columns():
+    board = (FIXTURE / "board.md").read_text()
+    for column in ("Accuracy ↑", "Train FLOPs ×ERM ↓", "MPRT pass ↑", "|Polarity bias| ↓", "ROAR(", "Gini ↑",
+                   "Pointing game v2 ↑", "Deletion AUC v3 ↓", "*control: random*"):
+        assert column.replace("|", "\\|") in board, column
+
+
+if __name__ == "__main__":  # regenerate the boards from the fixture store with this checkout's code
+    for fmt in FORMATS:
+        (FIXTURE / f"board.{fmt}").write_text(render(FIXTURE / "store", fmt))
+    sys.exit(0)
