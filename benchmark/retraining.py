@@ -17,6 +17,7 @@ from torch import nn
 
 from xaibench.batch import Batch
 from xaibench.component import stable_hash
+from xaibench.record import Key, RetrainedRecord, TrainingRecord, retrained_record
 
 if TYPE_CHECKING:
     from xaibench.config import ComponentSpec
@@ -58,11 +59,11 @@ class RetrainingContext:
     fill: torch.Tensor  # per-channel training mean, pixel space
     device: torch.device
     explain: Callable[[Batch], torch.Tensor]
-    fit: Callable[[Batch], tuple[nn.Module, dict[str, Any]]]  # ERM from scratch -> (model, training record)
+    fit: Callable[[Batch], tuple[nn.Module, TrainingRecord]]  # ERM from scratch -> (model, training record)
     predict: Callable[[nn.Module, torch.Tensor], torch.Tensor]
     load: Callable[[dict[str, torch.Tensor]], nn.Module]  # weights -> model
     cached: dict[str, dict[str, torch.Tensor]]  # stable_hash(key) -> weights
-    new: list[tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, Any]]]  # (key, weights, record)
+    new: list[tuple[Key, dict[str, torch.Tensor], RetrainedRecord]]  # (key, weights, record)
     _attributions: dict[str, torch.Tensor] = dataclasses.field(default_factory=dict)
 
     def attributions(self, split: str) -> torch.Tensor:
@@ -80,5 +81,5 @@ class RetrainingContext:
         model, record = self.fit(data)
         weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         self.cached[h] = weights  # shared with the next metric of this cell (ROAR and KAR share "random")
-        self.new.append((key, weights, {**record, "mode": mode, "fraction": t}))
+        self.new.append((key, weights, retrained_record(record, mode, t)))
         return model

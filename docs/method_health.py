@@ -63,8 +63,8 @@ def accuracy(store: ResultStore, cell: TrainCell) -> float:
 def calibration(suite: Suite, store: ResultStore, cell: TrainCell) -> dict[str, float]:
     """CE and RRR's penalty (per-sample means over the training set) at the stored ERM model of ``cell``."""
     worker = CellWorker(suite)
-    train, _ = worker._load_data(cell.task)
-    model = worker._new_model(cell, ERM(), train)
+    train, _ = worker.data.load(cell.task)
+    model = worker.trainer.new_model(cell, ERM(), train)
     model.load_state_dict(store.get_tensors("models", cell.key))
     model.eval()
     key = cell.task.cls.meta.shortcut_mask

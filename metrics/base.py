@@ -2,19 +2,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import nn
 
 from xaibench.batch import Batch
 from xaibench.component import Component
+from xaibench.record import Category
 
 if TYPE_CHECKING:
     from xaibench.metrics.explainers.base import Explainer
-
-Category = Literal["predictive", "faithfulness", "localization", "input_bias", "sanity", "complexity", "robustness",
-                   "axiomatic"]  # the last two: quantus metrics (xaibench.metrics.quantus_bridge)
 
 
 class Metric(Component):

@@ -51,16 +51,18 @@ class StageClock:
 
 
 def instrument(clock: StageClock) -> None:
-    from xaibench.cell import CellWorker
     from xaibench.metrics.base import Metric
     from xaibench.metrics.roar import _RemoveAndRetrain
+    from xaibench.stages.data import TaskData
+    from xaibench.stages.explain import ExplainStage
+    from xaibench.stages.train import TrainStage
     from xaibench.store import ResultStore
 
-    clock.wrap(CellWorker, "_load_data", lambda *a, **k: "data")
-    clock.wrap(CellWorker, "_fit", lambda self, cell, method, train: (
+    clock.wrap(TaskData, "load", lambda *a, **k: "data")
+    clock.wrap(TrainStage, "fit", lambda self, cell, method, train: (
         "retrain (ROAR/KAR)" if clock.inside("metric:") else f"train: {method.name}"))
-    clock.wrap(CellWorker, "_predict", lambda *a, **k: "predict (clean test set)")
-    clock.wrap(CellWorker, "_explain", lambda self, explainer, *a: (
+    clock.wrap(ExplainStage, "predict", lambda *a, **k: "predict (clean test set)")
+    clock.wrap(ExplainStage, "explain", lambda self, explainer, *a: (
         "explain (ROAR/KAR splits)" if clock.inside("metric:") else f"explain: {explainer.label}"))
     clock.wrap(Metric, "__call__", lambda self, *a, **k: f"metric: {self.name}")
     clock.wrap(_RemoveAndRetrain, "compute_retrained", lambda self, *a, **k: f"metric: {self.name}")

@@ -1,6 +1,6 @@
 """The harness's ERM training against a bare PyTorch loop: the same model, data, batch, optimizer and threads.
 
-The harness path is the one every cell takes (``CellWorker._fit``: the method's fit loop, the training context,
+The harness path is the one every cell takes (``TrainStage.fit``: the method's fit loop, the training context,
 cost measurement and FLOP counting); the floor is a plain loop over shuffled minibatches. Prints the ratio
 (target: at most 1.1), measured in one run, interleaved (perf/timing.py).
 Run: python perf/training_floor.py [SUITE] [--epochs N] [--threads N]
@@ -31,12 +31,12 @@ def main() -> None:
     cell = next(c for c in make_plan(suite) if c.method.name == "erm")
     torch.set_num_threads(args.threads)
     worker = CellWorker(suite, device=torch.device("cpu"), threads=args.threads)
-    train = worker._load_data(cell.task)[0]
+    train = worker.data.load(cell.task)[0]
     budget = suite.budget_for(cell.task)
     arch, meta = cell.architecture, cell.task.cls.meta
 
     def harness() -> None:
-        worker._fit(cell, cell.method.cls(cell.method.config), train)
+        worker.trainer.fit(cell, cell.method.cls(cell.method.config), train)
 
     def bare() -> None:
         torch.manual_seed(cell.seed)

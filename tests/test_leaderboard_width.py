@@ -1,13 +1,13 @@
 """No markdown table that `xaibench leaderboard` writes for `quick` or `standard` is wider than 12 columns.
 
-The store is made of records in the harness's own format (`CellWorker._record`) for every cell of the suite's
+The store is made of records in the harness's own format (`RecordStage.evaluation`) for every cell of the suite's
 plan, with seeded random values: what a real run writes, without training anything."""
 import re
 
 import pytest
 import torch
 
-from xaibench.cell import CellWorker, Cost
+from xaibench.stages.record import RecordStage
 from xaibench.cli import main
 from xaibench.config import load_suite
 from xaibench.leaderboard.board import Grid, Line
@@ -22,12 +22,13 @@ from xaibench.store import ResultStore
 def fake_store(suite_name: str, root) -> ResultStore:
     """Every record and training record of the suite's plan, values drawn from a seeded generator."""
     suite, store = load_suite(suite_name), ResultStore(root)
-    worker, g = CellWorker(suite, torch.device("cpu")), torch.Generator().manual_seed(0)
+    recorder, g = RecordStage(suite, torch.device("cpu"), 1), torch.Generator().manual_seed(0)
+    cost = {"wall_time_s": 0.0, "cpu_time_s": 0.0, "peak_memory_mb": 0.0}
     for cell in make_plan(suite):
         store.put("training", cell.key, {"labels": cell.labels(), "wall_time_s": 1 + torch.rand(1, generator=g).item(),
-                                         "peak_memory_mb": 1.0, "steps": 10, **worker._provenance()})
+                                         "peak_memory_mb": 1.0, "steps": 10, **recorder.provenance()})
         for e in cell.evals:
-            store.put("records", cell.eval_key(e), worker._record(cell, e, torch.rand(4, generator=g).double(), Cost()))
+            store.put("records", cell.eval_key(e), recorder.evaluation(cell, e, torch.rand(4, generator=g).double(), cost))
     return store
 
 

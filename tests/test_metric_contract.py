@@ -66,7 +66,7 @@ def test_check_names_broken_metadata():
         check_metric(broken)
     assert str(info.value) == (
         "metric 'broken': version=2: must be a non-empty string (it goes into result keys); no docstring: its first "
-        "line is what `xaibench list` shows; category='fidelity': choose from predictive, faithfulness, "
+        "line is what `xaibench list` shows; category='fidelity': choose from predictive, cost, faithfulness, "
         "localization, input_bias, sanity, complexity, robustness, axiomatic; higher_is_better must be True or False (the leaderboard's "
         "arrow and ranking); modalities=['audio']: a non-empty subset of ['image', 'text', 'time_series']")
     with pytest.raises(CheckError, match=r"metric 'broken': override compute"):

@@ -3,6 +3,7 @@ and ROAD's imputed curves (one kernel call for its three metrics, tested in test
 import torch
 
 from xaibench.cell import CellWorker
+from xaibench.stages.train import TrainStage
 from xaibench.config import load_suite
 from xaibench.metrics.functional import road
 from xaibench.plan import make_plan
@@ -28,19 +29,19 @@ def test_clean_inputs_and_road_curves_are_computed_once_per_cell(tmp_path, monke
     suite = load_suite(str(path))
     (cell,) = make_plan(suite)
     worker = CellWorker(suite, device=torch.device("cpu"), threads=1)
-    test = worker._load_data(cell.task)[1]
+    test = worker.data.load(cell.task)[1]
     clean_rows = {row.numpy().tobytes() for row in test.x}
     clean_calls, road_calls = [], []
 
-    build = CellWorker._model
+    build = TrainStage.model
 
     def counted(self, *args):
-        model = build(self, *args)
+        model, record = build(self, *args)
         model.register_forward_pre_hook(lambda _, inputs: clean_calls.append(len(inputs[0])) if all(
             row.numpy().tobytes() in clean_rows for row in inputs[0].detach()) else None)
-        return model
+        return model, record
 
-    monkeypatch.setattr(CellWorker, "_model", counted)
+    monkeypatch.setattr(TrainStage, "model", counted)
     real = road.road_curves
     monkeypatch.setattr("xaibench.metrics.road.road_curves", lambda *a, **k: road_calls.append(1) or real(*a, **k))
     out = worker.execute(cell, cell.evals)

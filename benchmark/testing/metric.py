@@ -8,14 +8,14 @@ modes and the batch left as they were.
 from __future__ import annotations
 
 import dataclasses
-import typing
 from typing import Any
 
 import torch
 from torch import nn
 
 from xaibench.batch import Batch
-from xaibench.metrics.base import Category, Metric
+from xaibench.metrics.base import Metric
+from xaibench.record import CATEGORIES
 from xaibench.registries import ARCHITECTURES
 from xaibench.testing.configs import component_problems, make_config
 from xaibench.testing.helpers import (EXAMPLE_ARCHITECTURES, changed_modes, example_model, fail_on, hooks_left,
@@ -76,8 +76,8 @@ def _static_problems(cls: Any) -> list[str]:
     problems = component_problems(cls, Metric)
     if not (isinstance(cls, type) and issubclass(cls, Metric)):
         return problems
-    if getattr(cls, "category", None) not in typing.get_args(Category):
-        problems.append(f"category={getattr(cls, 'category', None)!r}: choose from {', '.join(typing.get_args(Category))}")
+    if getattr(cls, "category", None) not in CATEGORIES:
+        problems.append(f"category={getattr(cls, 'category', None)!r}: choose from {', '.join(CATEGORIES)}")
     if not isinstance(getattr(cls, "higher_is_better", None), bool):
         problems.append("higher_is_better must be True or False (the leaderboard's arrow and ranking)")
     if not cls.modalities or not cls.modalities <= MODALITIES:
