@@ -94,7 +94,8 @@ class CellWorker:
                 out.records += self.scorer.plain(cell, plain, model, test.to(self.device), None, predictions)
             elif plain:
                 target = predictions[: len(subset)]
-                attributions, new = self.explainer.attributions(explainer, model, subset, target, cached.get(label))
+                attributions, new = self.explainer.attributions(explainer, model, subset, target,
+                                                                cached.get(explainer.label))
                 if new:
                     out.attributions.append((cell.explainer_key(explainer), attributions))
                 out.records += self.scorer.plain(cell, plain, model, subset, attributions.to(self.device), target)

@@ -5,9 +5,12 @@ import argparse
 import importlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from xaibench.errors import XaibenchError
+
+if TYPE_CHECKING:
+    from xaibench.record import EvaluationRecord, TrainingRecord
 
 KINDS = ("tasks", "architectures", "methods", "explainers", "metrics")
 # --format -> (module of xaibench.leaderboard, its render function)
@@ -105,9 +108,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(describe_plan(runner))
         return 0
     summary = runner.run()
-    records = [r for r in (store.get("records", k) for k in summary.record_keys) if r is not None]
+    records = cast("list[EvaluationRecord]",
+                   [r for r in (store.get("records", k) for k in summary.record_keys) if r is not None])
     out = Path(args.out) if args.out else Path(args.results) / "LEADERBOARD.md"
-    training = [r for r in (store.get("training", c.key) for c in make_plan(suite)) if r is not None]
+    training = cast("list[TrainingRecord]",
+                    [r for r in (store.get("training", c.key) for c in make_plan(suite)) if r is not None])
     write_atomic(out, render_markdown(records, training).encode())
     print(f"trained {summary.trained} models, wrote {summary.records_written} records, "
           f"skipped {summary.cells_skipped} finished cells; leaderboard: {out}")
@@ -119,7 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_results(args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def load_results(args: argparse.Namespace) -> tuple[list[EvaluationRecord], list[TrainingRecord]]:
     """The records and training records of ``args.results``, only those of ``args.task`` if given."""
     from xaibench.errors import did_you_mean
     from xaibench.store import ResultStore
@@ -127,7 +132,8 @@ def load_results(args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[d
     if not Path(args.results).is_dir():
         raise XaibenchError(f"--results {args.results}: no such directory (run `xaibench run` first)")
     store = ResultStore(args.results)
-    records, training = list(store.records()), list(store.records("training"))
+    records = cast("list[EvaluationRecord]", list(store.records()))  # the JSON files have the schema's layout
+    training = cast("list[TrainingRecord]", list(store.records("training")))
     if args.task:
         names = sorted({r["key"]["task"]["name"] for r in records})
         if args.task not in names:

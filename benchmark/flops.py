@@ -20,6 +20,8 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
+from xaibench.record import Flops
+
 aten = torch.ops.aten
 VERSION = "1"  # bump when a formula or what is counted changes: counts of two versions are never compared
 
@@ -80,7 +82,7 @@ class FlopCounter(TorchDispatchMode):
         return out
 
 
-def flops_record(flops: int, wall_time_s: float) -> dict[str, Any]:
+def flops_record(flops: int, wall_time_s: float) -> Flops:
     """The training record's ``flops`` entry: the count, the throughput (FLOPs over wall time; None without a
     time) and the counting convention's version (two versions' counts are never compared).
 

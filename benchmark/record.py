@@ -169,25 +169,29 @@ def evaluation_record(labels: Labels, metric: MetricInfo, values: list[float], v
     """``value``: the mean of the finite ``values``, computed by the caller (torch's float64 mean, which the
     stored numbers come from)."""
     n = sum(v == v for v in values)  # NaN != NaN
-    return {"labels": labels, "metric": metric, "dataset_level": dataset_level, "value": value, "n": n,
-            "n_excluded": len(values) - n, "values": values, **({"details": details} if details else {}),
-            **cost, **provenance}  # type: ignore[typeddict-item]
+    record: EvaluationRecord = {"labels": labels, "metric": metric, "dataset_level": dataset_level, "value": value,
+                                "n": n, "n_excluded": len(values) - n, "values": values, **cost, **provenance}
+    if details:
+        record["details"] = details
+    return record
 
 
 def training_record(labels: TrainingLabels, cost: Cost, steps: int, flops: Flops, health: dict[str, Any],
                     provenance: Provenance) -> TrainingRecord:
-    return {"labels": labels, **cost, "steps": steps, "flops": flops, "health": health,
-            **provenance}  # type: ignore[typeddict-item]
+    return {"labels": labels, **cost, "steps": steps, "flops": flops, "health": health, **provenance}
 
 
 def retrained_record(training: TrainingRecord, mode: str, fraction: float) -> RetrainedRecord:
-    return {**training, "mode": mode, "fraction": fraction}  # type: ignore[typeddict-item]
+    return {**training, "mode": mode, "fraction": fraction}
 
 
 def derived_record(source: TrainingRecord | Record, key: Key, labels: Labels, metric: MetricInfo, value: float,
-                   n: int, n_excluded: int, **extra: Any) -> DerivedRecord:
-    """A derived record whose provenance (code version, package versions, suite) is its ``source``'s."""
-    return {"key": key, "labels": labels, "metric": metric, "value": value, "n": n, "n_excluded": n_excluded,
-            **extra, "code_version": source["code_version"], "versions": source["versions"],
-            "suite": source["suite"]}  # type: ignore[typeddict-item]
-
+                   n: int, n_excluded: int, signed_mean: float | None = None) -> DerivedRecord:
+    """A derived record whose provenance (code version, package versions, suite) is its ``source``'s;
+    ``signed_mean``: the polarity bias index's, before its absolute value."""
+    record: DerivedRecord = {"key": key, "labels": labels, "metric": metric, "value": value, "n": n,
+                             "n_excluded": n_excluded, "code_version": source["code_version"],
+                             "versions": source["versions"], "suite": source["suite"]}
+    if signed_mean is not None:
+        record["signed_mean"] = signed_mean
+    return record

@@ -16,10 +16,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from xaibench.record import EvaluationRecord, Record, TrainingRecord
 
 # task, method, architecture, explainer and metric are the names the leaderboard shows (a component's name plus
 # its non-default parameters); *_config hold every parameter as JSON, *_version the versions in the key.
@@ -32,7 +34,7 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True)
 
 
-def row(record: dict[str, Any]) -> dict[str, Any]:
+def row(record: Record) -> dict[str, Any]:
     """One record's row (stored or derived records alike; keys a record lacks are None)."""
     from xaibench.store import key_hash
 
@@ -51,7 +53,7 @@ def row(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def frame(records: Iterable[dict[str, Any]], per_sample: bool = False) -> pd.DataFrame:
+def frame(records: Iterable[Record], per_sample: bool = False) -> pd.DataFrame:
     """The records as a DataFrame with ``COLUMNS``; ``per_sample``: one row per stored per-sample value instead
     (column ``sample``: its position in the evaluation subset; records without per-sample values are left out)."""
     import pandas as pd
@@ -75,9 +77,10 @@ def load(results: str | os.PathLike[str] = "results", per_sample: bool = False,
     from xaibench.store import ResultStore
 
     store = ResultStore(results)
-    records = list(store.records())
+    records: list[Record] = cast("list[EvaluationRecord]", list(store.records()))
     if derived:
         from xaibench.leaderboard.derived import with_derived
 
-        records = with_derived(records, store.records("training"))
+        records = with_derived(cast("list[EvaluationRecord]", records),
+                               cast("list[TrainingRecord]", list(store.records("training"))))
     return frame(records, per_sample)

@@ -11,8 +11,8 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-CATEGORY_ORDER = ("predictive", "cost", "faithfulness", "localization", "input_bias", "sanity", "complexity", "robustness",
-                  "axiomatic")
+from xaibench.record import Record, category_rank
+
 CONTROLS = ("random", "constant")
 BASELINE_METHOD = "erm"
 
@@ -28,8 +28,7 @@ class Column:
     per_model: bool = False  # scored once per model (no explainer): shown in every table of the task
 
     def sort_key(self) -> tuple[Any, ...]:
-        order = CATEGORY_ORDER.index(self.category) if self.category in CATEGORY_ORDER else len(CATEGORY_ORDER)
-        return not self.per_model, order, self.metric, self.version, self.variant
+        return not self.per_model, category_rank(self.category), self.metric, self.version, self.variant
 
 
 Row = tuple[str, str]  # (method label, architecture label)
@@ -51,14 +50,14 @@ class Table:
         return sorted({s for v in self.values.values() for s in v})
 
 
-def column_of(record: dict[str, Any]) -> Column:
+def column_of(record: Record) -> Column:
     """The column a record's value goes in."""
     metric, labels = record["metric"], record["labels"]
     return Column(metric["name"], metric["version"], metric["label"], metric["category"], metric["higher_is_better"],
                   labels["metric"].removeprefix(metric["name"]), labels["explainer"] is None)
 
 
-def aggregate(records: Iterable[dict[str, Any]]) -> list[Table]:
+def aggregate(records: Iterable[Record]) -> list[Table]:
     """Group records by task version, then explainer; sort rows (ERM first) and columns (by category)."""
     by_task: dict[tuple[str, str], dict[tuple[str | None, Row, Column], dict[int, float]]] = {}
     for rec in records:

@@ -17,8 +17,9 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from xaibench.leaderboard.aggregate import BASELINE_METHOD, CATEGORY_ORDER, CONTROLS, Column, Table, aggregate
+from xaibench.leaderboard.aggregate import BASELINE_METHOD, CONTROLS, Column, Table, aggregate
 from xaibench.leaderboard.content import Cell, best_values, cell
+from xaibench.record import Record, category_rank
 
 RANK = "rank"  # the category of rank columns (a group of their own in the HTML header)
 MODEL_KEYS = ("Method", "Architecture")
@@ -100,7 +101,7 @@ def rank_column(category: str, label: str) -> Column:
     return Column(f"{RANK}:{category}", "1", label, RANK, higher_is_better=False)
 
 
-def model_ranks(records: list[dict[str, Any]]) -> Any:
+def model_ranks(records: list[Record]) -> Any:
     """Each model's rank (1 = best, ties share the mean rank) among the models of its task, per explainer and
     metric column, from its mean over seeds; controls and per-model columns are not ranked. A DataFrame: task,
     task_version, explainer, category, metric, metric_version, variant, method, architecture, rank."""
@@ -114,7 +115,7 @@ def model_ranks(records: list[dict[str, Any]]) -> Any:
     return mean.groupby(level=column, dropna=False).rank(ascending=False).reset_index()
 
 
-def sections(records: Iterable[dict[str, Any]]) -> list[Section]:
+def sections(records: Iterable[Record]) -> list[Section]:
     """Every task's overview and category tables (``records`` include the derived ones)."""
     records = list(records)
     tables, ranks = aggregate(records), model_ranks(records)
@@ -124,7 +125,7 @@ def sections(records: Iterable[dict[str, Any]]) -> list[Section]:
         rank = ranks[(ranks.task == task[0]) & (ranks.task_version == task[1])]
         explained = [t for t in own if t.explainer]
         categories = sorted({c.category for t in explained for c in t.columns if not c.per_model},
-                            key=lambda c: (CATEGORY_ORDER.index(c) if c in CATEGORY_ORDER else len(CATEGORY_ORDER), c))
+                            key=lambda c: (category_rank(c), c))
         headline = rank.groupby(["category", "method", "architecture"])["rank"].mean().to_dict()
         per_explainer = rank.groupby(["explainer", "category", "method", "architecture"])["rank"].mean().to_dict()
         first = overview(own, categories, headline)

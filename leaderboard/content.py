@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from collections.abc import Sequence
 
 from xaibench.leaderboard.aggregate import BASELINE_METHOD, Column, Row, Table
 from xaibench.leaderboard.stats import paired_p_value, summarize
+from xaibench.record import Record
 
 SIGNIFICANCE = 0.05
 
@@ -85,7 +86,7 @@ def cell(table: Table, row: Row, column: Column, explainer: str | None, best: di
     return Cell(s.mean, ci, marker, bold)
 
 
-def provenance(records: list[dict[str, Any]]) -> tuple[list[str], list[str], list[str]]:
+def provenance(records: Sequence[Record]) -> tuple[list[str], list[str], list[str]]:
     """Code versions, suites ("name (hash)") and package version sets of the records."""
     codes = sorted({r["code_version"] for r in records})
     suites = sorted({f"{r['suite']['name']} ({r['suite']['hash']})" for r in records})

@@ -4,17 +4,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from typing import Any
 
 from xaibench.leaderboard.aggregate import aggregate
 from xaibench.leaderboard.derived import with_derived
 from xaibench.leaderboard.stats import summarize
+from xaibench.record import EvaluationRecord, TrainingRecord
 
 HEADER = ("task", "task_version", "explainer", "method", "architecture", "metric", "metric_version", "variant",
           "category", "higher_is_better", "mean", "ci95", "n_seeds")
 
 
-def render_csv(records: Iterable[dict[str, Any]], training: Iterable[dict[str, Any]] = ()) -> str:
+def render_csv(records: Iterable[EvaluationRecord], training: Iterable[TrainingRecord] = ()) -> str:
     """The same cells as the markdown tables (controls included, as their explainer), unrounded.
 
     >>> render_csv([]).strip() == ",".join(HEADER)

@@ -12,10 +12,13 @@ import statistics
 from collections.abc import Iterable
 from typing import Any
 
+from xaibench.record import DerivedRecord, EvaluationRecord, Record, TrainingRecord, derived_record, metric_info
+
 POLARITY_TASK, RMA = "shapes_polarity", "relevance_mass_accuracy"
+POLARITY_METRIC, FLOPS_METRIC, MPRT, MPRT_PASS = "polarity_bias_index", "train_flops_vs_erm", "mprt", "mprt_pass"
 
 
-def polarity_bias_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def polarity_bias_records(records: Iterable[EvaluationRecord]) -> list[DerivedRecord]:
     """One derived record per (method, architecture, seed, explainer) evaluated on both renderings.
 
     >>> def rec(polarity, values):
@@ -28,7 +31,7 @@ def polarity_bias_records(records: Iterable[dict[str, Any]]) -> list[dict[str, A
     >>> round(out["signed_mean"], 3), round(out["value"], 3), out["labels"]["task"]
     (-0.05, 0.05, 'shapes_polarity (bright vs dark)')
     """
-    pairs: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
+    pairs: dict[tuple[Any, ...], dict[str, EvaluationRecord]] = {}
     for rec in records:
         key, labels = rec["key"], rec["labels"]
         config = labels.get("task_config")
@@ -47,22 +50,15 @@ def polarity_bias_records(records: Iterable[dict[str, Any]]) -> list[dict[str, A
         if not diffs:
             continue
         signed = statistics.fmean(diffs)
-        out.append({
-            "key": {**bright["key"], "metric": {"name": "polarity_bias_index", "version": "1", "config": "-"}},
-            "labels": {**bright["labels"], "task": f"{POLARITY_TASK} (bright vs dark)", "metric": "polarity_bias_index"},
-            "metric": {"name": "polarity_bias_index", "version": "1", "label": "|Polarity bias|",
-                       "category": "input_bias", "higher_is_better": False},
-            "value": abs(signed), "signed_mean": signed, "n": len(diffs),
-            "n_excluded": len(bright["values"]) - len(diffs),
-            "code_version": bright["code_version"], "versions": bright["versions"], "suite": bright["suite"],
-        })
+        out.append(derived_record(
+            bright, {**bright["key"], "metric": {"name": POLARITY_METRIC, "version": "1", "config": "-"}},
+            {**bright["labels"], "task": f"{POLARITY_TASK} (bright vs dark)", "metric": POLARITY_METRIC},
+            metric_info(POLARITY_METRIC, "1", "|Polarity bias|", "input_bias", False),
+            abs(signed), len(diffs), len(bright["values"]) - len(diffs), signed_mean=signed))
     return out
 
 
-FLOPS_METRIC = "train_flops_vs_erm"
-
-
-def training_cost_records(training: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def training_cost_records(training: Iterable[TrainingRecord]) -> list[DerivedRecord]:
     """The cost column: training FLOPs (counted, so the same on every rerun and machine) relative to ERM on the
     same task, architecture and seed, one record per model. A model or ERM without a count (a store older than
     FLOP counting), or counted under another counting version, gets NaN: the board shows –. Wall times stay
@@ -79,12 +75,12 @@ def training_cost_records(training: Iterable[dict[str, Any]]) -> list[dict[str, 
     """
     training = list(training)
 
-    def group(rec: dict[str, Any]) -> tuple[Any, ...]:
+    def group(rec: TrainingRecord) -> tuple[Any, ...]:
         key, labels = rec["key"], rec["labels"]
         return labels["task"], key["task"]["version"], labels["architecture"], key["seed"], key.get("data_seed")
 
-    def flops(rec: dict[str, Any]) -> tuple[int | None, str]:
-        counted = rec.get("flops") or {}
+    def flops(rec: TrainingRecord) -> tuple[int | None, str]:
+        counted: dict[str, Any] = dict(rec.get("flops") or {})
         return counted.get("total"), str(counted.get("version", "1"))
 
     erm = {group(r): flops(r) for r in training if r["labels"]["method"] == "erm"}
@@ -94,45 +90,41 @@ def training_cost_records(training: Iterable[dict[str, Any]]) -> list[dict[str, 
             continue
         (ours, version), (base, base_version) = flops(rec), erm[group(rec)]
         counted = ours is not None and bool(base) and version == base_version
-        out.append({
-            "key": {**rec["key"], "metric": {"name": FLOPS_METRIC, "version": version, "config": "-"}},
-            "labels": {**rec["labels"], "explainer": None, "metric": FLOPS_METRIC},
-            "metric": {"name": FLOPS_METRIC, "version": version, "label": "Train FLOPs ×ERM", "category": "cost",
-                       "higher_is_better": False},
-            "value": ours / base if counted else math.nan, "n": 1, "n_excluded": 0,
-            "code_version": rec["code_version"], "versions": rec["versions"], "suite": rec["suite"],
-        })
+        out.append(derived_record(
+            rec, {**rec["key"], "metric": {"name": FLOPS_METRIC, "version": version, "config": "-"}},
+            {**rec["labels"], "explainer": None, "metric": FLOPS_METRIC},
+            metric_info(FLOPS_METRIC, version, "Train FLOPs ×ERM", "cost", False),
+            ours / base if counted else math.nan, 1, 0))
     return out
 
 
-def sanity_pass_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def sanity_pass_records(records: Iterable[Record]) -> list[DerivedRecord]:
     """MPRT's pass/fail column: 1 where a model's mean ρ after full randomization is below 0.5, else 0, so the
     leaderboard cell is the fraction of seeds that pass.
 
-    >>> rec = {"key": {"metric": {"name": "mprt", "version": "1", "config": "c"}},
-    ...        "labels": {"metric": "mprt"}, "metric": {"name": "mprt"}, "value": 0.8}
-    >>> [r["value"] for r in sanity_pass_records([rec, {**rec, "value": 0.2}])]
-    [0.0, 1.0]
+    >>> rec = {"key": {"metric": {"name": "mprt", "version": "1", "config": "c"}}, "labels": {"metric": "mprt"},
+    ...        "metric": {"name": "mprt", "version": "1"}, "value": 0.8, "n": 4, "n_excluded": 0,
+    ...        "code_version": "v", "versions": {}, "suite": {"name": "s", "hash": "h"}}
+    >>> [(r["value"], r["n"]) for r in sanity_pass_records([rec, {**rec, "value": 0.2}])]
+    [(0.0, 4), (1.0, 4)]
     """
     out = []
     for rec in records:
-        if rec["metric"]["name"] != "mprt" or rec["value"] != rec["value"]:
+        if rec["metric"]["name"] != MPRT or rec["value"] != rec["value"]:
             continue
         from xaibench.metrics.sanity import MPRT_PASS_THRESHOLD  # the metric's own rule (imports torch: only here)
 
-        variant = rec["labels"]["metric"].removeprefix("mprt")
-        out.append({
-            **rec, "values": None,
-            "key": {**rec["key"], "metric": {**rec["key"].get("metric", {}), "name": "mprt_pass"}},
-            "labels": {**rec["labels"], "metric": f"mprt_pass{variant}"},
-            "metric": {"name": "mprt_pass", "version": rec["metric"].get("version", "1"), "label": "MPRT pass",
-                       "category": "sanity", "higher_is_better": True},
-            "value": float(rec["value"] < MPRT_PASS_THRESHOLD),
-        })
+        variant = rec["labels"]["metric"].removeprefix(MPRT)
+        out.append(derived_record(
+            rec, {**rec["key"], "metric": {**rec["key"].get("metric", {}), "name": MPRT_PASS}},
+            {**rec["labels"], "metric": f"{MPRT_PASS}{variant}"},
+            metric_info(MPRT_PASS, rec["metric"].get("version", "1"), "MPRT pass", "sanity", True),
+            float(rec["value"] < MPRT_PASS_THRESHOLD), rec["n"], rec["n_excluded"]))
     return out
 
 
-def with_derived(records: Iterable[dict[str, Any]], training: Iterable[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+def with_derived(records: Iterable[EvaluationRecord],
+                 training: Iterable[TrainingRecord] = ()) -> list[Record]:
     """The stored records plus the derived ones (polarity bias, MPRT pass/fail, training FLOPs relative to ERM)."""
     records = list(records)
     return records + polarity_bias_records(records) + sanity_pass_records(records) + training_cost_records(training)

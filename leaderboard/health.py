@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from html import escape
 from typing import Any
 
+from xaibench.record import TrainingRecord
+
 
 def last_values(health: dict[str, Any]) -> dict[str, float]:
     """Each figure's last recorded per-epoch mean.
@@ -21,7 +23,7 @@ def last_values(health: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def render_health(training: Iterable[dict[str, Any]]) -> str:
+def render_health(training: Iterable[TrainingRecord]) -> str:
     """A section with one table per task: method, architecture, seed, the figures and the warnings ("" if none).
 
     >>> rec = {"labels": {"task": "t", "method": "rrr", "architecture": "cnn"}, "key": {"seed": 0},

@@ -13,7 +13,6 @@ import base64
 from collections.abc import Iterable
 from html import escape
 from pathlib import Path
-from typing import Any
 
 from xaibench.leaderboard.board import RANK, Grid, sections
 from xaibench.leaderboard.content import Cell, arrow, column_title, provenance
@@ -21,6 +20,7 @@ from xaibench.leaderboard.derived import with_derived
 from xaibench.leaderboard.health import render_health
 from xaibench.leaderboard.markdown import LEGEND
 from xaibench.leaderboard.plots import Png, render_figures
+from xaibench.record import EvaluationRecord, TrainingRecord
 
 CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1400px; padding: 0 1em; color: #222; }
@@ -73,7 +73,7 @@ document.addEventListener("keydown", e => {
 """
 
 
-def render_html(records: Iterable[dict[str, Any]], training: Iterable[dict[str, Any]] = (),
+def render_html(records: Iterable[EvaluationRecord], training: Iterable[TrainingRecord] = (),
                 store_root: str | Path | None = None) -> str:
     """The whole page; ``store_root``: the result store, for the gallery of attribution maps.
 

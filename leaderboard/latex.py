@@ -6,12 +6,12 @@ Needs ``\usepackage{booktabs}``; every name is LaTeX-escaped, as names may come 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from xaibench.leaderboard.board import Grid, Section, sections
 from xaibench.leaderboard.content import Cell, arrow, column_title, provenance
 from xaibench.leaderboard.derived import with_derived
 from xaibench.leaderboard.markdown import LEGEND
+from xaibench.record import EvaluationRecord, TrainingRecord
 
 SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
            "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}",
@@ -67,7 +67,7 @@ def render_grid(section: Section, grid: Grid) -> str:
     return "\n".join(lines + [r"\bottomrule", r"\end{tabular}", r"\end{table}"])
 
 
-def render_latex(records: Iterable[dict[str, Any]], training: Iterable[dict[str, Any]] = ()) -> str:
+def render_latex(records: Iterable[EvaluationRecord], training: Iterable[TrainingRecord] = ()) -> str:
     r"""Every table, after a comment with the legend and the provenance.
 
     >>> render_latex([])

@@ -4,13 +4,13 @@ over seeds, best in bold, a marker where a method differs from ERM (paired t-tes
 has at most ``MAX_COLUMNS`` columns (a wider one continues in a second table with the same rows)."""
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 from xaibench.leaderboard.aggregate import BASELINE_METHOD, Column
 from xaibench.leaderboard.board import Grid, sections
 from xaibench.leaderboard.content import SIGNIFICANCE, Cell, arrow, column_title, provenance
 from xaibench.leaderboard.derived import with_derived
+from xaibench.record import EvaluationRecord, Record, TrainingRecord
 
 MAX_COLUMNS = 12  # what a GitHub page shows without scrolling sideways
 LEGEND = (
@@ -60,7 +60,7 @@ def render_grid(grid: Grid) -> str:
     return "\n\n".join(out)
 
 
-def render_markdown(records: Iterable[dict[str, Any]], training: Iterable[dict[str, Any]] = ()) -> str:
+def render_markdown(records: Iterable[EvaluationRecord], training: Iterable[TrainingRecord] = ()) -> str:
     """The whole leaderboard: a section per task (overview, category tables), a legend and a provenance footer.
     ``training``: the training records, for the cost columns.
 
@@ -79,7 +79,7 @@ def render_markdown(records: Iterable[dict[str, Any]], training: Iterable[dict[s
     return "\n\n".join(parts + [footer(records)]) + "\n"
 
 
-def footer(records: list[dict[str, Any]]) -> str:
+def footer(records: Sequence[Record]) -> str:
     codes, suites, packages = provenance(records)
     return "\n".join([
         "---",

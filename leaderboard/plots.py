@@ -23,6 +23,7 @@ from xaibench.leaderboard.content import arrow, column_title, means
 from xaibench.leaderboard.derived import with_derived
 from xaibench.leaderboard.pareto import pareto_front
 from xaibench.metrics.functional.maps import minmax, pool
+from xaibench.record import EvaluationRecord, Record, TrainingRecord
 
 TaskId = tuple[str, str]  # (task label, task version): how the tables group records
 GALLERY_SAMPLES = 3
@@ -45,7 +46,7 @@ class Png:
     data: bytes
 
 
-def render_figures(records: Iterable[dict[str, Any]], training: Iterable[dict[str, Any]] = (),
+def render_figures(records: Iterable[EvaluationRecord], training: Iterable[TrainingRecord] = (),
                    store_root: str | Path | None = None) -> list[Png]:
     """Every figure, task by task; the gallery only with a store (``store_root``) to read attributions from."""
     records = list(records)
@@ -70,7 +71,7 @@ def render_figures(records: Iterable[dict[str, Any]], training: Iterable[dict[st
     return [dataclasses.replace(p, name=p.name + ".png") for p in out]
 
 
-def write_figures(records: Iterable[dict[str, Any]], training: Iterable[dict[str, Any]],
+def write_figures(records: Iterable[EvaluationRecord], training: Iterable[TrainingRecord],
                   store_root: str | Path | None, out_dir: str | Path) -> list[Path]:
     """Render every figure into ``out_dir``; returns the written paths."""
     from xaibench.store import write_atomic
@@ -82,7 +83,7 @@ def write_figures(records: Iterable[dict[str, Any]], training: Iterable[dict[str
     return paths
 
 
-def task_id(record: dict[str, Any]) -> TaskId:
+def task_id(record: Record) -> TaskId:
     return record["labels"]["task"], record["key"]["task"]["version"]
 
 
@@ -114,7 +115,7 @@ def attribution_maps(attributions: torch.Tensor) -> np.ndarray:
     return minmax(pool(a.float())).float().numpy()
 
 
-def task_inputs(record: dict[str, Any], n: int) -> torch.Tensor | None:
+def task_inputs(record: Record, n: int) -> torch.Tensor | None:
     """The first ``n`` test inputs of the record's task (where its evaluation subset starts); None when the
     task is not registered at that version, its data are unavailable, or its inputs are token ids."""
     from xaibench.registries import TASKS
@@ -137,7 +138,7 @@ def _input_image(x: torch.Tensor) -> np.ndarray:
     return (x if x.dim() == 2 else x[None]).numpy()  # features x time
 
 
-def gallery(records: list[dict[str, Any]], store_root: str | Path | None,
+def gallery(records: list[EvaluationRecord], store_root: str | Path | None,
             n: int = GALLERY_SAMPLES) -> Figure | None:
     """Rows: the first samples of seed 0's evaluation subset x (method, architecture); columns: the input
     (when the task's data load) then one map per explainer."""
@@ -194,7 +195,7 @@ def mean_curve(runs: list[tuple[list[float], list[float]]]) -> tuple[np.ndarray,
     return x, np.mean([np.interp(x, rx, ry) for rx, ry in runs], axis=0)
 
 
-def curves(records: list[dict[str, Any]]) -> list[tuple[Column, Figure]]:
+def curves(records: list[EvaluationRecord]) -> list[tuple[Column, Figure]]:
     """One figure per metric column with curves in its records' details: a panel per explainer, a line per
     (method, architecture) and series, the mean over seeds."""
     found: dict[Column, dict[str, dict[tuple[str, str], dict[str, list[Any]]]]] = {}

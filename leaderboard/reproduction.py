@@ -16,6 +16,7 @@ from xaibench.leaderboard.derived import with_derived
 from xaibench.leaderboard.markdown import escape, footer
 from xaibench.leaderboard.preconditions import Check, check, ident as _ident
 from xaibench.leaderboard.stats import Summary, holm, summarize
+from xaibench.record import EvaluationRecord, Record, TrainingRecord
 
 VERDICT_RULE = (
     "Per seed, the measured quantity is the paired effect (the claim's method minus ERM, or explainer A minus "
@@ -97,7 +98,7 @@ def judge(claim: Claim, summary: Summary) -> tuple[str, str]:
     return INCONCLUSIVE, f"{ci} straddles a boundary of the claimed region"
 
 
-def _matches(rec: dict[str, Any], claim: Claim, side: Side) -> bool:
+def _matches(rec: Record, claim: Claim, side: Side) -> bool:
     key, labels = rec["key"], rec["labels"]
     config = labels.get("task_config") or {}
     return (key["task"]["name"] == claim.task and all(config.get(k) == v for k, v in claim.task_params)
@@ -107,7 +108,7 @@ def _matches(rec: dict[str, Any], claim: Claim, side: Side) -> bool:
             and labels.get("metric") == side.metric)
 
 
-def _context(rec: dict[str, Any], claim: Claim) -> tuple[str, ...]:
+def _context(rec: Record, claim: Claim) -> tuple[str, ...]:
     """What both records of a pair share: the key parts the claim's sides do not vary, and the seed."""
     key, t, r = rec["key"], claim.treatment, claim.reference
     parts = list(KEY_PARTS)
@@ -117,7 +118,7 @@ def _context(rec: dict[str, Any], claim: Claim) -> tuple[str, ...]:
     return (*(_ident(key.get(p)) for p in parts), _ident(key["seed"]))
 
 
-def _by_setting(records: list[dict[str, Any]], claim: Claim, side: Side) -> dict[str, dict[tuple[str, ...], Any]]:
+def _by_setting(records: list[Record], claim: Claim, side: Side) -> dict[str, dict[tuple[str, ...], Record]]:
     """Matching records grouped by their key without the seed, then by pairing context."""
     out: dict[str, dict[tuple[str, ...], Any]] = {}
     for rec in records:
@@ -127,7 +128,7 @@ def _by_setting(records: list[dict[str, Any]], claim: Claim, side: Side) -> dict
     return out
 
 
-def _label(rec: dict[str, Any], claim: Claim, reference: dict[str, Any] | None) -> str:
+def _label(rec: Record, claim: Claim, reference: Record | None) -> str:
     """Task and architecture labels, plus the labels of methods and explainers run with non-default parameters."""
     labels = rec["labels"]
     version = rec["key"]["task"]["version"]
@@ -158,7 +159,7 @@ def _judged(claim: Claim, setting: str, values: dict[int, float], checks: list[C
                    treated=tuple(treated))
 
 
-def measure(claim: Claim, records: list[dict[str, Any]], training: list[dict[str, Any]] = ()) -> list[Outcome]:
+def measure(claim: Claim, records: list[Record], training: list[TrainingRecord] = ()) -> list[Outcome]:
     """One outcome per setting in which the claim's records were found (a single 'not run' outcome if none);
     ``training``: the training records (the health preconditions read them)."""
     sides = [claim.treatment] + ([claim.reference] if claim.reference else [])
@@ -291,7 +292,7 @@ def _counts(outcomes: dict[str, list[Outcome]], field: str) -> str:
     return ", ".join(f"{every.count(v)} {v}" for v in VERDICTS)
 
 
-def render_reproduction(records: Iterable[dict[str, Any]], training: Iterable[dict[str, Any]] = ()) -> str:
+def render_reproduction(records: Iterable[EvaluationRecord], training: Iterable[TrainingRecord] = ()) -> str:
     """The report: a summary table, a section per claim, the verdict rule, untested claims, provenance.
 
     ``records``: stored metric records; ``training``: training records (health preconditions, derived cost

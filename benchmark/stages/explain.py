@@ -38,6 +38,6 @@ class ExplainStage:
     def attributions(self, explainer: ComponentSpec, model: torch.nn.Module, data: Batch, target: torch.Tensor,
                      cached: torch.Tensor | None) -> tuple[torch.Tensor, bool]:
         """(The attributions of ``data`` on the CPU, whether they are new): ``cached`` if given, else computed."""
-        new = cached is None
-        attributions = self.explain(explainer, model, data, target) if new else cached
-        return attributions, new
+        if cached is None:
+            return self.explain(explainer, model, data, target), True
+        return cached, False
