@@ -6,12 +6,14 @@ schema, ``xaibench.record``, and the ``CellWorker`` stages), from the repository
 
     xaibench run tests/data/board_before_schema/suite.yaml --results /tmp/fixture_store --quiet   # about 30 s
     mkdir tests/data/board_before_schema/store
-    cp -r /tmp/fixture_store/records /tmp/fixture_store/training tests/data/board_before_schema/store/
+    cp -r /tmp/fixture_store/{records,training,retrained} tests/data/board_before_schema/store/
     python tests/test_board_fixture.py        # writes board.{md,html,csv,latex} next to the store
+
+A second test reruns part of that suite with this code and compares what it writes with the stored records.
 
 The suite has ERM and SGT (the cost column), saliency, Grad-CAM and the random control, accuracy, deletion AUC,
 pointing game, Gini, MPRT (the derived MPRT-pass column), a ROAR run and the polarity pair (the derived polarity
-bias). Only the record and training records are kept (about 200 KB): no board format reads weights, and without
+bias). Only the JSON records are kept (about 220 KB): no board format reads weights, and without
 attributions the HTML page has no gallery. Its PNG figures are compared by their SHA-256 (``strip_images``), which
 keeps the file small and the comparison exact; matplotlib's rendering is stable for one matplotlib and FreeType,
 so regenerate the fixture (the commands above, with the code before a deliberate board change) when those change.
@@ -19,6 +21,7 @@ so regenerate the fixture (the commands above, with the code before a deliberate
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sys
 from pathlib import Path
@@ -61,6 +64,43 @@ def test_fixture_covers_the_derived_columns():
     for column in ("Accuracy ↑", "Train FLOPs ×ERM ↓", "MPRT pass ↑", "|Polarity bias| ↓", "ROAR(", "Gini ↑",
                    "Pointing game v2 ↑", "Deletion AUC v3 ↓", "*control: random*"):
         assert column.replace("|", "\\|") in board, column
+
+
+# What differs between two runs of the same cell: time, memory, when, which code and suite (the suite here is a part
+# of the fixture's); every other field, every value included, is the same on the same machine and threads.
+VOLATILE = {"wall_time_s", "cpu_time_s", "peak_memory_mb", "timestamp", "code_version", "versions", "suite"}
+
+
+def comparable(record: dict) -> dict:
+    out = {k: v for k, v in record.items() if k not in VOLATILE}
+    if "flops" in out:
+        out["flops"] = {k: v for k, v in out["flops"].items() if k != "per_s"}  # FLOPs over wall time
+    return json.loads(json.dumps(out))  # NaN as the store reads it back
+
+
+def test_the_writer_writes_the_stored_records(tmp_path):
+    """Seed 0 of the fixture suite without the polarity part: the same files, fields and values as the store
+    written by the code before the change (models, attributions: their own tests; records are what boards read)."""
+    from xaibench.config import load_suite
+    from xaibench.runner import Runner
+    from xaibench.store import ResultStore
+    from xaibench.versions import machine_info
+
+    stored = FIXTURE / "store"
+    first = json.loads(next((stored / "records").glob("*.json")).read_text())
+    if first["machine"] != machine_info():  # bitwise is promised only on the same machine (README, issue 17)
+        pytest.skip(f"the fixture was written on {first['machine']['processor']} ({first['machine']['cpu_capability']})")
+    text = (FIXTURE / "suite.yaml").read_text().replace("seeds: [0, 1]", "seeds: [0]")
+    suite_file = tmp_path / "suite.yaml"
+    suite_file.write_text(text[:text.index("  - tasks:\n      - {name: shapes_polarity")])
+    results = tmp_path / "results"
+    Runner(load_suite(str(suite_file)), ResultStore(results), quiet=True, threads=first["threads"]).run()
+    for kind, count in (("records", 27), ("training", 2), ("retrained", 4)):
+        written = sorted((results / kind).glob("*.json"))
+        assert len(written) == count, kind
+        for path in written:
+            assert comparable(json.loads(path.read_text())) == \
+                comparable(json.loads((stored / kind / path.name).read_text())), f"{kind}/{path.name}"
 
 
 if __name__ == "__main__":  # regenerate the boards from the fixture store with this checkout's code
