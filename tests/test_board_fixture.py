@@ -82,8 +82,9 @@ def comparable(record: dict) -> dict:
 
 
 def test_the_writer_writes_the_stored_records(tmp_path):
-    """Seed 0 of the fixture suite without the polarity part: the same files, fields and values as the store
-    written by the code before the change (models, attributions: their own tests; records are what boards read)."""
+    """Seed 0 and ERM of the fixture suite, without the polarity part: the same files, fields and values as the
+    store written by the code before the change. (SGT is left out: its version 3, after the fixture, has its own
+    key; a later version bump of a component used here needs a regenerated fixture, as the KeyError says.)"""
     from xaibench.config import load_suite
     from xaibench.runner import Runner
     from xaibench.store import ResultStore
@@ -93,15 +94,18 @@ def test_the_writer_writes_the_stored_records(tmp_path):
     first = json.loads(next((stored / "records").glob("*.json")).read_text())
     if any(first["machine"][k] != machine_info()[k] for k in BITWISE):  # bitwise: same machine only (issue 17)
         pytest.skip(f"the fixture was written on {first['machine']['processor']} ({first['machine']['cpu_capability']})")
-    text = (FIXTURE / "suite.yaml").read_text().replace("seeds: [0, 1]", "seeds: [0]")
+    text = (FIXTURE / "suite.yaml").read_text().replace("seeds: [0, 1]", "seeds: [0]").replace("[erm, sgt]", "[erm]")
     suite_file = tmp_path / "suite.yaml"
     suite_file.write_text(text[:text.index("  - tasks:\n      - {name: shapes_polarity")])
     results = tmp_path / "results"
     Runner(load_suite(str(suite_file)), ResultStore(results), quiet=True, threads=first["threads"]).run()
-    for kind, count in (("records", 27), ("training", 2), ("retrained", 4)):
+    for kind, count in (("records", 14), ("training", 1), ("retrained", 4)):
         written = sorted((results / kind).glob("*.json"))
         assert len(written) == count, kind
         for path in written:
+            if not (stored / kind / path.name).exists():
+                raise KeyError(f"{kind}/{path.name}: no stored record with this key (a version changed since the "
+                               "fixture was made: regenerate it)")
             assert comparable(json.loads(path.read_text())) == \
                 comparable(json.loads((stored / kind / path.name).read_text())), f"{kind}/{path.name}"
 
