@@ -80,6 +80,7 @@ class Suite:
     parts: tuple[SuitePart, ...]
     hash: str
     notices: tuple[str, ...] = ()  # tasks skipped for missing data; explainer x architecture pairs left out
+    listed_seeds: tuple[int, ...] = ()  # the suite file's seeds, when ``seeds`` came from the command line
 
     def budget_for(self, task: ComponentSpec) -> Budget:
         return dataclasses.replace(task.cls.budget, **self.budget)
@@ -106,8 +107,37 @@ def suite_path(name_or_path: str | None) -> Path:
     raise ConfigError(f"{name_or_path}: no such suite file or built-in suite{did_you_mean(name_or_path, builtin)}")
 
 
-def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] = ()) -> Suite:
-    """Read, resolve and validate a suite; raise ConfigError on the first problem."""
+def parse_seeds(text: str, where: str = "--seeds") -> tuple[int, ...]:
+    """Seeds written as comma-separated integers and inclusive ranges, in order; a ConfigError names ``where``.
+
+    >>> parse_seeds("0-2,7"), parse_seeds("3"), parse_seeds("0,2,5")
+    ((0, 1, 2, 7), (3,), (0, 2, 5))
+    >>> parse_seeds("4-2")
+    Traceback (most recent call last):
+    ...
+    xaibench.errors.ConfigError: --seeds 4-2: a range runs from low to high (e.g. 2-4)
+    """
+    seeds: list[int] = []
+    for item in text.split(","):
+        bounds = item.strip().split("-")
+        if not 1 <= len(bounds) <= 2 or not all(b.strip().isdigit() for b in bounds):
+            raise ConfigError(f"{where} {text}: expected integers >= 0 and ranges, e.g. 0-9, 3, 0,2,5 or 0-2,7")
+        low, high = int(bounds[0]), int(bounds[-1])
+        if low > high:
+            raise ConfigError(f"{where} {text}: a range runs from low to high (e.g. {high}-{low})")
+        for seed in range(low, high + 1):
+            if seed in seeds:
+                raise ConfigError(f"{where} {text}: seed {seed} is listed twice")
+            seeds.append(seed)
+    return tuple(seeds)
+
+
+def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] = (),
+               seeds: tuple[int, ...] | None = None) -> Suite:
+    """Read, resolve and validate a suite; raise ConfigError on the first problem.
+
+    ``seeds`` (e.g. from ``--seeds``) replaces the suite's own; the records of seeds already run are kept, so a
+    resumed run with more seeds trains only the new ones."""
     path = suite_path(name_or_path)
     src = str(path)  # as the user wrote it, for messages
     raw = read_suite_file(path, src)
@@ -132,9 +162,12 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
             skipped += unsupported_pairs(part)
     if not parts:
         raise ConfigError(f"{src}: tasks: no task has its data available ({'; '.join(skipped)})")
-    seeds = raw.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(type(s) is int and s >= 0 for s in seeds):
-        raise ConfigError(f"{src}: seeds: expected a non-empty list of integers >= 0, got {seeds!r}")
+    listed = raw.get("seeds", [0])
+    if not isinstance(listed, list) or not listed or not all(type(s) is int and s >= 0 for s in listed):
+        raise ConfigError(f"{src}: seeds: expected a non-empty list of integers >= 0, got {listed!r}")
+    if seeds is not None and not (seeds and all(type(s) is int and s >= 0 for s in seeds)):
+        raise ConfigError(f"--seeds: expected a non-empty list of integers >= 0, got {seeds!r}")
+    seeds = listed if seeds is None else list(seeds)
     data_seed = raw.get("data_seed", 0)
     if type(data_seed) is not int or data_seed < 0:
         raise ConfigError(f"{src}: data_seed: expected an integer >= 0, got {data_seed!r}")
@@ -148,7 +181,8 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
                "evaluation": dataclasses.asdict(evaluation), "parts": resolved}
     return Suite(name=str(raw.get("name", path.stem)), source=str(path.resolve()), seeds=tuple(seeds),
                  data_seed=data_seed, budget=budget, evaluation=evaluation, plugins=plugins, parts=tuple(parts),
-                 hash=stable_hash(content), notices=tuple(skipped))
+                 hash=stable_hash(content), notices=tuple(skipped),
+                 listed_seeds=() if seeds == listed else tuple(listed))
 
 
 def read_suite_file(path: Path, src: str, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
