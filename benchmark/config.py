@@ -38,6 +38,7 @@ class ComponentSpec:
     cls: type
     config: Any
     where: str
+    budget: tuple[tuple[str, Any], ...] = ()  # tasks only: the entry's own budget overrides, as (field, value)
 
     @property
     def name(self) -> str:
@@ -52,6 +53,7 @@ class ComponentSpec:
         """The name, plus the parameters that differ from the defaults."""
         defaults = config_dict(self.cls.make_config())
         changed = {k: v for k, v in config_dict(self.config).items() if defaults.get(k) != v}
+        changed.update({f"budget.{k}": v for k, v in self.budget})  # the same task on two budgets: two rows
         return self.name + (f"({', '.join(f'{k}={v}' for k, v in changed.items())})" if changed else "")
 
 
@@ -83,7 +85,8 @@ class Suite:
     listed_seeds: tuple[int, ...] = ()  # the suite file's seeds, when ``seeds`` came from the command line
 
     def budget_for(self, task: ComponentSpec) -> Budget:
-        return dataclasses.replace(task.cls.budget, **self.budget)
+        """The task's Budget, with the suite's ``budget`` overrides, then those of the task's own entry."""
+        return dataclasses.replace(task.cls.budget, **{**self.budget, **dict(task.budget)})
 
     def components(self, kind: str) -> list[ComponentSpec]:
         """Every distinct component of one kind across the parts, in order of appearance."""
@@ -175,7 +178,8 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
     parse_config(Budget, budget, f"{src}: budget")
     evaluation = parse_config(Evaluation, raw.get("evaluation") or {}, f"{src}: evaluation")
 
-    resolved = [{kind: [{"name": s.name, "version": s.cls.version, "config": config_dict(s.config)}
+    resolved = [{kind: [{"name": s.name, "version": s.cls.version, "config": config_dict(s.config),
+                         **({"budget": dict(s.budget)} if s.budget else {})}
                         for s in getattr(part, kind)] for kind in COMPONENT_KINDS} for part in parts]
     content = {"seeds": seeds, "data_seed": data_seed, "budget": budget,
                "evaluation": dataclasses.asdict(evaluation), "parts": resolved}
@@ -259,13 +263,14 @@ def _resolve_entries(raw: Mapping[str, Any], kind: str, src: str) -> list[Compon
     registry, specs, seen = REGISTRIES[kind], [], set()
     for i, entry in enumerate(entries):
         where = f"{src}: {kind}[{i}]"
-        name, params = _entry_name_params(entry, where)
+        name, params, budget = _entry_name_params(entry, where, kind)
         try:
             cls = registry.get(name)
         except UnknownNameError as err:
             raise ConfigError(f"{where}: {err}") from None
         config = cls.parse_config(params, f"{where}.params")
-        spec = ComponentSpec(cls, config, where)
+        parse_config(Budget, budget, f"{where}.budget")
+        spec = ComponentSpec(cls, config, where, tuple(budget.items()))
         if spec.label in seen:
             raise ConfigError(f"{where}: '{spec.label}' is listed twice")
         seen.add(spec.label)
@@ -273,19 +278,24 @@ def _resolve_entries(raw: Mapping[str, Any], kind: str, src: str) -> list[Compon
     return specs
 
 
-def _entry_name_params(entry: Any, where: str) -> tuple[str, dict[str, Any]]:
+def _entry_name_params(entry: Any, where: str, kind: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(name, params, budget overrides) of one entry; only a task entry may carry a ``budget``."""
     if isinstance(entry, str):
-        return entry, {}
+        return entry, {}, {}
     if isinstance(entry, Mapping):
+        keys = ("name", "params", "budget") if kind == "tasks" else ("name", "params")
         for key in entry:
-            if key not in ("name", "params"):
-                raise ConfigError(f"{where}.{key}: unknown key{did_you_mean(str(key), ('name', 'params'))}")
+            if key == "budget" and kind != "tasks":
+                raise ConfigError(f"{where}.budget: a budget belongs to a task entry or the suite, not to {kind}")
+            if key not in keys:
+                raise ConfigError(f"{where}.{key}: unknown key{did_you_mean(str(key), keys)}")
         if not isinstance(entry.get("name"), str):
             raise ConfigError(f"{where}.name: expected a name, got {entry.get('name')!r}")
-        params = entry.get("params") or {}
-        if not isinstance(params, Mapping):
-            raise ConfigError(f"{where}.params: expected a mapping, got {params!r}")
-        return entry["name"], dict(params)
+        params, budget = entry.get("params") or {}, entry.get("budget") or {}
+        for key, value in (("params", params), ("budget", budget)):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where}.{key}: expected a mapping, got {value!r}")
+        return entry["name"], dict(params), dict(budget)
     raise ConfigError(f"{where}: expected a name or {{name: ..., params: {{...}}}}, got {entry!r}")
 
 
