@@ -51,7 +51,7 @@ class AccuracyGap(Metric):
 
 @METRICS.register
 class ShortcutGap(AccuracyGap):
-    """Shortcut gap (METRICS.md §1): accuracy on the test images with the decoy patch coded by the label, minus
+    """Shortcut gap (METRICS.md §9): accuracy on the test images with the decoy patch coded by the label, minus
     accuracy on the decoy test split (the same patches, coded at random). Near 0: the model ignores the patch.
 
     >>> D = torch.zeros(2, 2, 2, dtype=torch.bool); D[:, 0, 0] = True
@@ -76,7 +76,7 @@ class ShortcutGap(AccuracyGap):
 
 @METRICS.register
 class ShiftGap(AccuracyGap):
-    """Shift gap (METRICS.md §1): accuracy on the test objects pasted on the training background family, minus
+    """Shift gap (METRICS.md §9): accuracy on the test objects pasted on the training background family, minus
     accuracy on the test split (the same objects on the shifted family). Near 0: the background is not used.
 
     >>> M = torch.tensor([[[1., 0.]]]).expand(2, 1, 2)

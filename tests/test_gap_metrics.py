@@ -1,4 +1,4 @@
-"""The shortcut and shift gaps (METRICS.md §1) against closed forms on the real task renderings of small IDX files,
+"""The shortcut and shift gaps (METRICS.md §9) against closed forms on the real task renderings of small IDX files,
 and their requirements: the suite validation rejects them on tasks that do not pose their question."""
 import numpy as np
 import pytest
