@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, default=None, metavar="N",
                      help="torch threads per cell (default: torch's default here); recorded, as results may "
                           "depend on it; Ray tasks ask for N CPUs")
+    run.add_argument("--seeds", default=None, metavar="LIST",
+                     help="seeds to run instead of the suite's: integers and ranges, e.g. 0-9, 3, 0,2,5 or 0-2,7; "
+                          "with resume, seeds already in the store are not redone")
     run.add_argument("--dry-run", action="store_true",
                      help="validate and print the plan (cells done and to do, estimated cost); run nothing")
 
@@ -84,9 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from xaibench.config import load_suite
+    from xaibench.config import load_suite, parse_seeds
 
-    suite = load_suite(args.suite, tuple(args.plugin))  # validates everything before any work
+    seeds = None if args.seeds is None else parse_seeds(args.seeds)
+    suite = load_suite(args.suite, tuple(args.plugin), seeds)  # validates everything before any work
     for notice in suite.notices:
         print(f"xaibench: notice: {notice}", file=sys.stderr)
 

@@ -38,6 +38,7 @@ class ComponentSpec:
     cls: type
     config: Any
     where: str
+    budget: tuple[tuple[str, Any], ...] = ()  # tasks only: the entry's own budget overrides, as (field, value)
 
     @property
     def name(self) -> str:
@@ -52,6 +53,7 @@ class ComponentSpec:
         """The name, plus the parameters that differ from the defaults."""
         defaults = config_dict(self.cls.make_config())
         changed = {k: v for k, v in config_dict(self.config).items() if defaults.get(k) != v}
+        changed.update({f"budget.{k}": v for k, v in self.budget})  # the same task on two budgets: two rows
         return self.name + (f"({', '.join(f'{k}={v}' for k, v in changed.items())})" if changed else "")
 
 
@@ -80,9 +82,11 @@ class Suite:
     parts: tuple[SuitePart, ...]
     hash: str
     notices: tuple[str, ...] = ()  # tasks skipped for missing data; explainer x architecture pairs left out
+    listed_seeds: tuple[int, ...] = ()  # the suite file's seeds, when ``seeds`` came from the command line
 
     def budget_for(self, task: ComponentSpec) -> Budget:
-        return dataclasses.replace(task.cls.budget, **self.budget)
+        """The task's Budget, with the suite's ``budget`` overrides, then those of the task's own entry."""
+        return dataclasses.replace(task.cls.budget, **{**self.budget, **dict(task.budget)})
 
     def components(self, kind: str) -> list[ComponentSpec]:
         """Every distinct component of one kind across the parts, in order of appearance."""
@@ -106,8 +110,37 @@ def suite_path(name_or_path: str | None) -> Path:
     raise ConfigError(f"{name_or_path}: no such suite file or built-in suite{did_you_mean(name_or_path, builtin)}")
 
 
-def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] = ()) -> Suite:
-    """Read, resolve and validate a suite; raise ConfigError on the first problem."""
+def parse_seeds(text: str, where: str = "--seeds") -> tuple[int, ...]:
+    """Seeds written as comma-separated integers and inclusive ranges, in order; a ConfigError names ``where``.
+
+    >>> parse_seeds("0-2,7"), parse_seeds("3"), parse_seeds("0,2,5")
+    ((0, 1, 2, 7), (3,), (0, 2, 5))
+    >>> parse_seeds("4-2")
+    Traceback (most recent call last):
+    ...
+    xaibench.errors.ConfigError: --seeds 4-2: a range runs from low to high (e.g. 2-4)
+    """
+    seeds: list[int] = []
+    for item in text.split(","):
+        bounds = item.strip().split("-")
+        if not 1 <= len(bounds) <= 2 or not all(b.strip().isdigit() for b in bounds):
+            raise ConfigError(f"{where} {text}: expected integers >= 0 and ranges, e.g. 0-9, 3, 0,2,5 or 0-2,7")
+        low, high = int(bounds[0]), int(bounds[-1])
+        if low > high:
+            raise ConfigError(f"{where} {text}: a range runs from low to high (e.g. {high}-{low})")
+        for seed in range(low, high + 1):
+            if seed in seeds:
+                raise ConfigError(f"{where} {text}: seed {seed} is listed twice")
+            seeds.append(seed)
+    return tuple(seeds)
+
+
+def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] = (),
+               seeds: tuple[int, ...] | None = None) -> Suite:
+    """Read, resolve and validate a suite; raise ConfigError on the first problem.
+
+    ``seeds`` (e.g. from ``--seeds``) replaces the suite's own; the records of seeds already run are kept, so a
+    resumed run with more seeds trains only the new ones."""
     path = suite_path(name_or_path)
     src = str(path)  # as the user wrote it, for messages
     raw = read_suite_file(path, src)
@@ -132,9 +165,12 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
             skipped += unsupported_pairs(part)
     if not parts:
         raise ConfigError(f"{src}: tasks: no task has its data available ({'; '.join(skipped)})")
-    seeds = raw.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(type(s) is int and s >= 0 for s in seeds):
-        raise ConfigError(f"{src}: seeds: expected a non-empty list of integers >= 0, got {seeds!r}")
+    listed = raw.get("seeds", [0])
+    if not isinstance(listed, list) or not listed or not all(type(s) is int and s >= 0 for s in listed):
+        raise ConfigError(f"{src}: seeds: expected a non-empty list of integers >= 0, got {listed!r}")
+    if seeds is not None and not (seeds and all(type(s) is int and s >= 0 for s in seeds)):
+        raise ConfigError(f"--seeds: expected a non-empty list of integers >= 0, got {seeds!r}")
+    seeds = listed if seeds is None else list(seeds)
     data_seed = raw.get("data_seed", 0)
     if type(data_seed) is not int or data_seed < 0:
         raise ConfigError(f"{src}: data_seed: expected an integer >= 0, got {data_seed!r}")
@@ -142,13 +178,15 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
     parse_config(Budget, budget, f"{src}: budget")
     evaluation = parse_config(Evaluation, raw.get("evaluation") or {}, f"{src}: evaluation")
 
-    resolved = [{kind: [{"name": s.name, "version": s.cls.version, "config": config_dict(s.config)}
+    resolved = [{kind: [{"name": s.name, "version": s.cls.version, "config": config_dict(s.config),
+                         **({"budget": dict(s.budget)} if s.budget else {})}
                         for s in getattr(part, kind)] for kind in COMPONENT_KINDS} for part in parts]
     content = {"seeds": seeds, "data_seed": data_seed, "budget": budget,
                "evaluation": dataclasses.asdict(evaluation), "parts": resolved}
     return Suite(name=str(raw.get("name", path.stem)), source=str(path.resolve()), seeds=tuple(seeds),
                  data_seed=data_seed, budget=budget, evaluation=evaluation, plugins=plugins, parts=tuple(parts),
-                 hash=stable_hash(content), notices=tuple(skipped))
+                 hash=stable_hash(content), notices=tuple(skipped),
+                 listed_seeds=() if seeds == listed else tuple(listed))
 
 
 def read_suite_file(path: Path, src: str, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -225,13 +263,14 @@ def _resolve_entries(raw: Mapping[str, Any], kind: str, src: str) -> list[Compon
     registry, specs, seen = REGISTRIES[kind], [], set()
     for i, entry in enumerate(entries):
         where = f"{src}: {kind}[{i}]"
-        name, params = _entry_name_params(entry, where)
+        name, params, budget = _entry_name_params(entry, where, kind)
         try:
             cls = registry.get(name)
         except UnknownNameError as err:
             raise ConfigError(f"{where}: {err}") from None
         config = cls.parse_config(params, f"{where}.params")
-        spec = ComponentSpec(cls, config, where)
+        parse_config(Budget, budget, f"{where}.budget")
+        spec = ComponentSpec(cls, config, where, tuple(budget.items()))
         if spec.label in seen:
             raise ConfigError(f"{where}: '{spec.label}' is listed twice")
         seen.add(spec.label)
@@ -239,19 +278,24 @@ def _resolve_entries(raw: Mapping[str, Any], kind: str, src: str) -> list[Compon
     return specs
 
 
-def _entry_name_params(entry: Any, where: str) -> tuple[str, dict[str, Any]]:
+def _entry_name_params(entry: Any, where: str, kind: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(name, params, budget overrides) of one entry; only a task entry may carry a ``budget``."""
     if isinstance(entry, str):
-        return entry, {}
+        return entry, {}, {}
     if isinstance(entry, Mapping):
+        keys = ("name", "params", "budget") if kind == "tasks" else ("name", "params")
         for key in entry:
-            if key not in ("name", "params"):
-                raise ConfigError(f"{where}.{key}: unknown key{did_you_mean(str(key), ('name', 'params'))}")
+            if key == "budget" and kind != "tasks":
+                raise ConfigError(f"{where}.budget: a budget belongs to a task entry or the suite, not to {kind}")
+            if key not in keys:
+                raise ConfigError(f"{where}.{key}: unknown key{did_you_mean(str(key), keys)}")
         if not isinstance(entry.get("name"), str):
             raise ConfigError(f"{where}.name: expected a name, got {entry.get('name')!r}")
-        params = entry.get("params") or {}
-        if not isinstance(params, Mapping):
-            raise ConfigError(f"{where}.params: expected a mapping, got {params!r}")
-        return entry["name"], dict(params)
+        params, budget = entry.get("params") or {}, entry.get("budget") or {}
+        for key, value in (("params", params), ("budget", budget)):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where}.{key}: expected a mapping, got {value!r}")
+        return entry["name"], dict(params), dict(budget)
     raise ConfigError(f"{where}: expected a name or {{name: ..., params: {{...}}}}, got {entry!r}")
 
 

@@ -51,6 +51,8 @@ def describe_plan(runner: Runner) -> str:
         *([f"  retrained models: {len(retrain)} for ROAR/KAR ({len(retrain) - retrain_missing} done, "
            f"{retrain_missing} to train)"] if retrain else []),
         f"  estimated cost:   {estimate}",
+        f"  seeds:            {', '.join(map(str, suite.seeds))}" + (
+            f" (--seeds; the suite lists {', '.join(map(str, suite.listed_seeds))})" if suite.listed_seeds else ""),
     ])
 
 

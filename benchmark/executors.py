@@ -67,7 +67,7 @@ class RayExecutor:
                      runtime_env={"env_vars": {"GOMP_SPINCOUNT": os.environ["GOMP_SPINCOUNT"]}})
         remote = ray.remote(num_cpus=threads)(_execute_remotely)
         window = max(1, 2 * int(ray.cluster_resources().get("CPU", 1)) // threads)
-        suite_ref = (suite.source, suite.plugins)
+        suite_ref = (suite.source, suite.plugins, suite.seeds)  # seeds: --seeds may have replaced the file's
         in_flight: list[Any] = []
         for job in jobs:
             missing = [key_hash(job.cell.eval_key(e)) for e in job.missing]
@@ -81,11 +81,11 @@ class RayExecutor:
             yield ray.get(done[0])
 
 
-_WORKERS: dict[tuple[str, tuple[str, ...], int], tuple[CellWorker, dict[str, TrainCell]]] = {}
+_WORKERS: dict[tuple[str, tuple[str, ...], tuple[int, ...], int], tuple[CellWorker, dict[str, TrainCell]]] = {}
 
 
-def _execute_remotely(suite_ref: tuple[str, tuple[str, ...]], threads: int, cell_hash: str, missing: list[str],
-                      weights: dict[str, torch.Tensor] | None, attributions: dict[str, torch.Tensor],
+def _execute_remotely(suite_ref: tuple[str, tuple[str, ...], tuple[int, ...]], threads: int, cell_hash: str,
+                      missing: list[str], weights: dict[str, torch.Tensor] | None, attributions: dict[str, torch.Tensor],
                       retrained: dict[str, dict[str, torch.Tensor]]) -> CellOutput:
     """On a Ray worker: rebuild the suite and its plan once per process, then run one cell."""
     from xaibench.config import load_suite
@@ -93,7 +93,7 @@ def _execute_remotely(suite_ref: tuple[str, tuple[str, ...]], threads: int, cell
 
     key = (*suite_ref, threads)
     if key not in _WORKERS:
-        suite = load_suite(suite_ref[0], suite_ref[1])
+        suite = load_suite(*suite_ref)
         _WORKERS[key] = (CellWorker(suite, threads=threads), {key_hash(c.key): c for c in make_plan(suite)})
     worker, cells = _WORKERS[key]
     cell = cells[cell_hash]

@@ -5,7 +5,9 @@ import pytest
 
 from conftest import run_cli
 from xaibench.config import load_suite
+from xaibench.budget import Budget
 from xaibench.errors import ConfigError
+from xaibench.tasks.images.shapes import Shapes
 
 GOOD = """\
 name: t
@@ -205,3 +207,23 @@ def test_flint_metrics_and_explainers_only_on_flint_models(write_suite):
     with pytest.raises(ConfigError, match=r"metrics\[1\]: 'flint_fidelity' needs models trained by a method that "
                                           r"provides flint \(e.g. flint\), and no listed method does"):
         load_suite(str(write_suite(text.replace("methods: [erm, flint]", "methods: [erm]"))))
+
+
+def test_a_task_entry_may_set_its_own_budget(write_suite):
+    """A task entry's budget overrides the task's and the suite's, is in the model key and the label (so the same
+    task on two budgets gives two rows), and is validated like the suite's."""
+    path = write_suite(GOOD.replace("tasks: [shapes]", "tasks: [{name: shapes, budget: {epochs: 2, lr: 0.01}}, shapes]")
+                       + "budget: {epochs: 3, batch_size: 16}\n")
+    suite = load_suite(str(path))
+    own, plain = suite.parts[0].tasks
+    assert (own.label, plain.label) == ("shapes(budget.epochs=2, budget.lr=0.01)", "shapes")
+    assert suite.budget_for(own) == Budget(epochs=2, batch_size=16, lr=0.01)
+    assert suite.budget_for(plain) == Budget(epochs=3, batch_size=16, lr=Shapes.budget.lr)
+    assert load_suite(str(write_suite(GOOD, "plain.yaml"))).hash != suite.hash
+    bad = write_suite(GOOD.replace("tasks: [shapes]", "tasks: [{name: shapes, budget: {epochs: 0}}]"), "bad.yaml")
+    with pytest.raises(ConfigError, match=r"^.*bad\.yaml: tasks\[0\]\.budget\.epochs: .*0"):
+        load_suite(str(bad))
+    other = write_suite(GOOD.replace("methods: [erm]", "methods: [{name: erm, budget: {epochs: 2}}]"), "other.yaml")
+    with pytest.raises(ConfigError, match=r"other\.yaml: methods\[0\]\.budget: a budget belongs to a task entry "
+                                          r"or the suite, not to methods$"):
+        load_suite(str(other))

@@ -24,6 +24,19 @@ def decoy_value(code: np.ndarray) -> np.ndarray:
     return (255 - 25 * code) / 255
 
 
+def paint_decoy(x: torch.Tensor, patch: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+    """Images ``x`` (N x 1 x H x W) with the pixels of ``patch`` (N x H x W, bool) set to ``decoy_value(code)``.
+
+    The task renders its splits with it, and the shortcut gap re-renders the test images with code = y.
+
+    >>> patch = torch.zeros(1, 2, 2, dtype=torch.bool); patch[0, 0, 0] = True
+    >>> paint_decoy(torch.zeros(1, 1, 2, 2), patch, torch.tensor([9]))[0, 0].tolist()
+    [[0.11764705926179886, 0.0], [0.0, 0.0]]
+    """
+    value = torch.from_numpy(decoy_value(code.cpu().numpy()).astype(np.float32)).to(x.device)
+    return torch.where(patch, value[:, None, None], x[:, 0])[:, None]
+
+
 @TASKS.register
 class DecoyFashionMNIST(FashionMNIST):
     """Fashion-MNIST with a class-coded patch in a random corner; at test time the code is random (a decoy).
@@ -56,7 +69,6 @@ class DecoyFashionMNIST(FashionMNIST):
         rows = (grid >= top[:, None]) & (grid < top[:, None] + p)
         cols = (grid >= left[:, None]) & (grid < left[:, None] + p)
         patch = torch.from_numpy(rows[:, :, None] & cols[:, None, :])
-        value = torch.from_numpy(decoy_value(code).astype(np.float32))[:, None, None]
-        x = torch.where(patch, value, batch.x[:, 0])[:, None]
+        x = paint_decoy(batch.x, patch, torch.from_numpy(code))
         return Batch(x=x, y=batch.y, mask=batch.mask * ~patch, index=batch.index,
                      meta={"decoy_mask": patch.float(), "decoy_code": torch.from_numpy(code).long()})
