@@ -428,5 +428,9 @@ for _name, _why in [
     ("mean_shift_rank_corr", "as mean_shift_delta"),
     ("mprt", "quantus MPRT uses its own layer order, similarity and seed; closed forms in tests"),
     ("road_combined", "mean_p (LeRF − MoRF)/2 of the two curves compared above"),
+    ("shortcut_gap", "our task check (Ross et al.'s decoy test, as a paired gap); closed forms in "
+                     "tests/test_gap_metrics.py"),
+    ("shift_gap", "our task check (in-distribution minus shifted background); closed forms in "
+                  "tests/test_gap_metrics.py"),
 ]:
     no_reference("metric", _name, _why)
