@@ -31,6 +31,7 @@ class TrainingContext:
     flop_cache: dict[Hashable, int] = dataclasses.field(default_factory=dict)  # step_key -> one step's FLOPs
     precision: str = "fp32"  # the budget's: "bf16" runs each step's forward passes under bfloat16 autocast
     shortcut_mask: str | None = None  # the task's Batch.meta key of what must not be used (TaskMeta.shortcut_mask)
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None  # the budget's lr schedule; train_step steps it
 
     @property
     def progress(self) -> float:
@@ -86,11 +87,11 @@ class TrainingMethod(Component):
         raise NotImplementedError(f"{type(self).__name__} must override loss() or fit()")
 
     def fit(self, model: nn.Module, train_data: Batch, budget: Budget) -> nn.Module:
-        """Adam over ``budget.epochs`` epochs of shuffled minibatches, minimizing ``loss``."""
+        """Adam over ``budget.epochs`` epochs of shuffled minibatches, minimizing ``loss``, the lr on the budget's
+        schedule."""
         ctx = self.ctx
-        optimizer = torch.optim.Adam(model.parameters(), lr=budget.lr, weight_decay=budget.weight_decay)
-        steps_per_epoch = -(-len(train_data) // budget.batch_size)
-        ctx.total_steps = budget.epochs * steps_per_epoch
+        ctx.total_steps = budget.epochs * -(-len(train_data) // budget.batch_size)
+        optimizer, ctx.scheduler = budget.optimizer(model.parameters(), ctx.total_steps)
         ctx.step = 0
         self.start_health()
         for _ in range(budget.epochs):
@@ -111,8 +112,9 @@ class TrainingMethod(Component):
         return type(self), tuple(batch.x.shape)
 
     def train_step(self, model: nn.Module, batch: Batch, optimizer: torch.optim.Optimizer) -> None:
-        """One optimizer step (``loss``, backward, update); its FLOPs, with every extra pass ``loss`` makes, are
-        added to ``ctx.flops``. A method with its own ``fit`` calls this for each step so that its cost is counted."""
+        """One optimizer step (``loss``, backward, update, then the lr schedule's step); its FLOPs, with every extra
+        pass ``loss`` makes, are added to ``ctx.flops``. A method with its own ``fit`` calls this for each step so
+        that its cost is counted."""
         ctx = self.ctx
         key = self.step_key(model, batch, ctx.step)
         known = key is not None and key in ctx.flop_cache
@@ -123,6 +125,8 @@ class TrainingMethod(Component):
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+        if ctx.scheduler is not None:
+            ctx.scheduler.step()
         flops = ctx.flop_cache[key] if known else counter.total
         if key is not None:
             ctx.flop_cache[key] = flops

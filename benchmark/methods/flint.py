@@ -292,13 +292,16 @@ class FLINT(TrainingMethod):
         model.train()
 
     def _train(self, model: nn.Module, train_data: Batch, budget: Budget, params: Iterable[nn.Parameter]) -> None:
-        """The default loop with FLINT's optimizer: Adam at ``lr`` (the code), re-created for the cifar10 preset."""
+        """The default loop with FLINT's optimizer: Adam at ``lr`` (the code), re-created for the cifar10 preset;
+        with ``optimizer: task``, the budget's Adam and lr schedule."""
         ctx, params = self.ctx, list(params)
         own = self.cfg.optimizer == "flint"
-        lr, decay = (self.cfg.lr, 0.0) if own else (budget.lr, budget.weight_decay)
-        optimizer = torch.optim.Adam(params, lr=lr, weight_decay=decay)
-        restart = RESTART.get(self.cfg.preset) if own else None
         ctx.total_steps = budget.epochs * -(-len(train_data) // budget.batch_size)
+        if own:  # the code's constant lr: the budget's schedule does not apply
+            optimizer, ctx.scheduler = torch.optim.Adam(params, lr=self.cfg.lr), None
+        else:
+            optimizer, ctx.scheduler = budget.optimizer(params, ctx.total_steps)
+        restart = RESTART.get(self.cfg.preset) if own else None
         ctx.step = 0
         self.start_health()
         for _ in range(budget.epochs):
