@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import statistics
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -74,10 +75,16 @@ def table_rows(suite, store: ResultStore) -> list[tuple[str, ...]]:
         record, training = store.get("records", cell.eval_key(evaluation)), store.get("training", cell.key)
         budget = suite.budget_for(cell.task)
         rows.append((cell.task.label, cell.architecture.label, str(cell.seed),
-                     f"{budget.epochs} x {budget.batch_size}, lr {budget.lr:g}",
+                     budget_text(budget.key()),
                      f"{record['value']:.3f}" if record else "failed", f"{training['wall_time_s']:.0f} s" if training else "",
                      PUBLISHED.get(cell.task.name, "")))
     return rows
+
+
+def budget_text(key: dict[str, Any]) -> str:
+    """A budget's key as the tables show it: epochs x batch, the lr, and the lr schedule unless constant."""
+    schedule = f", {key['schedule']}" if "schedule" in key else ""
+    return f"{key['epochs']} x {key['batch_size']}, lr {key['lr']:g}{schedule}"
 
 
 def _mean_sd(values: list[float]) -> str:
@@ -113,7 +120,7 @@ def standard_rows(store: ResultStore, reference: list[tuple[str, ...]]) -> list[
         b, name = budgets.get((task, arch)), names.get((task, arch), task.split("(")[0])
         target = f"≥ {TARGETS[name]}" if name in TARGETS else PUBLISHED.get(name, "")
         rows.append((task, arch, ", ".join(map(str, sorted(acc))),
-                     f"{b['epochs']} x {b['batch_size']}, lr {b['lr']:g}" if b else "",
+                     budget_text(b) if b else "",
                      _mean_sd(list(acc.values())), "; ".join(gaps),
                      " / ".join(x for x in (ref.get((name, arch), ""), target) if x),
                      f"{statistics.fmean(times[(task, arch)]):.0f} s" if (task, arch) in times else ""))

@@ -46,3 +46,10 @@ budget: {{epochs: 1, batch_size: 16}}
                    f"shortcut_gap {fmt(erm['shortcut_gap'])}", "0.393", f"{statistics.fmean(times):.0f} s")
     text = doc.render(reference, [row])
     assert "## The `standard` suite's own ERM models" in text and text.count("| decoy_fashion_mnist") == 2
+
+
+def test_budget_column_names_a_schedule_other_than_constant():
+    doc = erm_accuracy_module()
+    key = {"epochs": 3, "batch_size": 64, "lr": 0.016, "weight_decay": 0.0}
+    assert doc.budget_text(key) == "3 x 64, lr 0.016"
+    assert doc.budget_text({**key, "schedule": "cosine"}) == "3 x 64, lr 0.016, cosine"
