@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import torch
@@ -63,8 +63,7 @@ class RayExecutor:
 
         if not ray.is_initialized():
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
-                     configure_logging=False,
-                     runtime_env={"env_vars": {"GOMP_SPINCOUNT": os.environ["GOMP_SPINCOUNT"]}})
+                     configure_logging=False, runtime_env={"env_vars": openmp_env(os.environ)})
         remote = ray.remote(num_cpus=threads)(_execute_remotely)
         window = max(1, 2 * int(ray.cluster_resources().get("CPU", 1)) // threads)
         suite_ref = (suite.source, suite.plugins, suite.seeds)  # seeds: --seeds may have replaced the file's
@@ -103,3 +102,13 @@ def _execute_remotely(suite_ref: tuple[str, tuple[str, ...], tuple[int, ...]], t
 
 
 EXECUTORS = {"local": LocalExecutor, "ray": RayExecutor}
+
+
+def openmp_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The driver's OpenMP wait setting for Ray's workers, where it has one (``xaibench.openmp_wait`` leaves it unset
+    on a quiet machine: each worker then chooses its own when it imports xaibench).
+
+    >>> openmp_env({"GOMP_SPINCOUNT": "2000", "HOME": "/root"}), openmp_env({})
+    ({'GOMP_SPINCOUNT': '2000'}, {})
+    """
+    return {k: env[k] for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY") if k in env}
