@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from xaibench.metrics.functional.faithfulness import model_device
 from xaibench.metrics.functional.maps import chunked
 
 
@@ -30,7 +31,7 @@ def accuracy_gap(model: nn.Module, x_reference: torch.Tensor, x: torch.Tensor, y
         >>> accuracy_gap(model, torch.tensor([[1., 0], [0, 1]]), torch.tensor([[0., 1], [0, 1]]), torch.tensor([0, 1]))
         tensor([1., 0.], dtype=torch.float64)
     """
-    device = next(model.parameters(), torch.empty(0)).device
+    device = model_device(model, x)
 
     def run(sl: slice) -> torch.Tensor:
         hit = [model(v[sl].to(device)).argmax(1) == y[sl].to(device) for v in (x_reference, x)]
