@@ -318,16 +318,18 @@ def test_decoy_patch_encodes_the_class_in_training_only(tmp_path):
     assert torch.equal(corners.sum(1), torch.ones(40)) and (corners.sum(0) > 0).all()  # every corner is used
 
 
-def test_textured_backgrounds_shift_family_between_splits(tmp_path):
+@pytest.mark.parametrize("gain", [1.0, 1.5])
+def test_textured_backgrounds_shift_family_between_splits(tmp_path, gain):
     write_idx_dataset(tmp_path, n_train=20, n_test=20)
-    task = TexturedFashionMNIST({"root": str(tmp_path)})
+    task = TexturedFashionMNIST({"root": str(tmp_path), "texture_gain": gain})
     plain = FashionMNIST({"root": str(tmp_path)})
     for split, texture in (("train", gratings), ("test", checkers)):
         batch, clean = task.load(split, 3), plain.load(split, 3)
         inside = batch.mask.bool()
         assert torch.equal(batch.mask, clean.mask) and torch.equal(batch.y, clean.y)
         assert torch.equal(batch.x[:, 0][inside], clean.x[:, 0][inside])
-        background = np.clip(texture(split_rng(3, split, stream=1), 20, 28), 0, 1).astype(np.float32)
+        drawn = texture(split_rng(3, split, stream=1), 20, 28)
+        background = np.clip(gain * drawn, 0, 1).astype(np.float32)
         assert torch.equal(batch.x[:, 0][~inside], torch.from_numpy(background)[~inside])
 
 
