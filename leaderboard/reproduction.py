@@ -15,7 +15,7 @@ from xaibench.leaderboard.claims import CLAIMS, NOT_TESTED, Claim, Side
 from xaibench.leaderboard.derived import with_derived
 from xaibench.leaderboard.markdown import escape, footer
 from xaibench.leaderboard.preconditions import Check, check, ident as _ident
-from xaibench.leaderboard.stats import Summary, holm, summarize
+from xaibench.leaderboard.stats import SEEDS_CAP, Summary, holm, summarize
 from xaibench.record import EvaluationRecord, Record, TrainingRecord
 
 VERDICT_RULE = (
@@ -40,7 +40,8 @@ VERDICT_RULE = (
     "after adjustment if its adjusted p is below 0.025, else it becomes inconclusive. **Seeds for power 0.8**: for "
     "an inconclusive setting, the seeds at which that one-sided t-test (α = 0.025) against the boundary nearest "
     "the observed mean would decide it with probability 0.8, if the true effect were the observed distance to "
-    "that boundary and the true sd the observed one (noncentral t; a lower bound for a two-boundary region)."
+    "that boundary and the true sd the observed one (noncentral t; a lower bound for a two-boundary region); "
+    f"> {SEEDS_CAP:,}: the observed mean is so close to the boundary that no practical number of seeds decides it."
 )
 
 REPRODUCED, CONTRADICTED, INCONCLUSIVE, NOT_RUN = "reproduced", "contradicted", "inconclusive", "not run"
@@ -243,7 +244,12 @@ def _verdict(o: Outcome) -> str:
 
 
 def _seeds_needed(o: Outcome) -> str:
-    return str(o.seeds_needed) if o.seeds_needed is not None else "–"
+    if o.seeds_needed is not None:
+        return str(o.seeds_needed)
+    s = o.summary
+    # Inconclusive with a spread, yet no n: the effect is (nearly) on the boundary, beyond seeds_for_power's cap.
+    undecidable = o.verdict == INCONCLUSIVE and s is not None and s.n_seeds >= 2 and s.sd > 0
+    return f"> {SEEDS_CAP:,}" if undecidable else "–"
 
 
 def summary_row(o: Outcome) -> str:

@@ -90,7 +90,10 @@ def power_one_sided(d: float, n: int, alpha: float = 0.025) -> float:
     return float(stats.nct.sf(stats.t.ppf(1 - alpha, df), df, d * math.sqrt(n)))
 
 
-def seeds_for_power(d: float, power: float = 0.8, alpha: float = 0.025, cap: int = 1_000_000) -> int | None:
+SEEDS_CAP = 1_000_000  # seeds beyond which seeds_for_power gives up: no experiment would run that many
+
+
+def seeds_for_power(d: float, power: float = 0.8, alpha: float = 0.025, cap: int = SEEDS_CAP) -> int | None:
     """The fewest seeds n ≥ 2 at which ``power_one_sided(d, n, alpha)`` reaches ``power`` (None: d ≤ 0, or more
     than ``cap`` seeds). Power grows with n, so a doubling search then bisection finds it.
 
