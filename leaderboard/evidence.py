@@ -53,10 +53,11 @@ def nearest_boundary(claim: Claim, mean: float) -> float:
     return min((b for b in claim.limits() if math.isfinite(b)), key=lambda b: abs(mean - b))
 
 
-def seeds_needed(claim: Claim, s: Summary) -> int | None:
+def seeds_needed(claim: Claim, s: Summary) -> float | None:
     """Seeds at which the one-sided t-test (α = 0.025, the verdict rule's) against the boundary nearest the
     observed mean reaches power 0.8, if the true effect were the observed distance to it and the true sd the
-    observed one; None if it cannot be computed (fewer than 2 seeds, no spread, the mean on the boundary).
+    observed one; ``math.inf`` if no number up to ``SEEDS_CAP`` does (the mean on or next to the boundary); None
+    if it cannot be computed (fewer than 2 seeds, no spread).
 
     For a two-boundary region with the mean inside, reproducing needs both one-sided tests; the nearest boundary's
     is the binding one, so the figure is a lower bound (tight unless the mean is near the middle).
@@ -68,4 +69,5 @@ def seeds_needed(claim: Claim, s: Summary) -> int | None:
     """
     if s.n_seeds < 2 or not (math.isfinite(s.mean) and math.isfinite(s.sd)) or s.sd == 0:
         return None
-    return seeds_for_power(abs(s.mean - nearest_boundary(claim, s.mean)) / s.sd, POWER, ALPHA)
+    n = seeds_for_power(abs(s.mean - nearest_boundary(claim, s.mean)) / s.sd, POWER, ALPHA)
+    return math.inf if n is None else n

@@ -74,7 +74,7 @@ class Outcome:
     p_value: float | None = None
     holm_p: float | None = None
     holm_verdict: str = ""
-    seeds_needed: int | None = None
+    seeds_needed: float | None = None  # an int, or math.inf beyond SEEDS_CAP
     treated: tuple[dict[str, Any], ...] = ()
 
 
@@ -244,12 +244,9 @@ def _verdict(o: Outcome) -> str:
 
 
 def _seeds_needed(o: Outcome) -> str:
-    if o.seeds_needed is not None:
-        return str(o.seeds_needed)
-    s = o.summary
-    # Inconclusive with a spread, yet no n: the effect is (nearly) on the boundary, beyond seeds_for_power's cap.
-    undecidable = o.verdict == INCONCLUSIVE and s is not None and s.n_seeds >= 2 and s.sd > 0
-    return f"> {SEEDS_CAP:,}" if undecidable else "–"
+    if o.seeds_needed is None:
+        return "–"
+    return f"> {SEEDS_CAP:,}" if o.seeds_needed == math.inf else str(o.seeds_needed)
 
 
 def summary_row(o: Outcome) -> str:
