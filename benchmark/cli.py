@@ -12,6 +12,8 @@ from xaibench.errors import XaibenchError
 if TYPE_CHECKING:
     from xaibench.record import EvaluationRecord, TrainingRecord
 
+SUITE_FILTER_HELP = ("only the records of this suite (a YAML file or a built-in name) as it is now configured, at any "
+                     "seed: a store may also hold other suites or superseded configurations under the same labels")
 KINDS = ("tasks", "architectures", "methods", "explainers", "metrics")
 # --format -> (module of xaibench.leaderboard, its render function)
 FORMATS = {"md": ("markdown", "render_markdown"), "html": ("html", "render_html"), "csv": ("csv_table", "render_csv"),
@@ -62,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--format", choices=tuple(FORMATS), default="md",
                        help="markdown, an HTML page, one CSV table or LaTeX (booktabs) tables")
     board.add_argument("--task", default=None, metavar="NAME", help="only this task (its name, any parameters)")
+    board.add_argument("--suite", default=None, metavar="SUITE", help=SUITE_FILTER_HELP)
 
     figures = sub.add_parser("figures", help="draw the leaderboard's figures as PNG files",
                              description="Draw per task the gallery of attribution maps, the metrics' curves and "
@@ -70,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="result store directory (default: results)")
     figures.add_argument("--out", default="figures", metavar="DIR", help="output directory (default: figures)")
     figures.add_argument("--task", default=None, metavar="NAME", help="only this task (its name, any parameters)")
+    figures.add_argument("--suite", default=None, metavar="SUITE", help=SUITE_FILTER_HELP)
 
     report = sub.add_parser("report", help="measure the seed papers' claims on stored results (REPRODUCTION.md)",
                             description="For each claim of the seed papers the benchmark can test, the paired "
@@ -78,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--results", default="results", metavar="DIR", help="result store directory (default: results)")
     report.add_argument("--out", default=None, metavar="FILE", help="output file (default: print to stdout)")
     report.add_argument("--task", default=None, metavar="NAME", help="only this task (its name, any parameters)")
+    report.add_argument("--suite", default=None, metavar="SUITE", help=SUITE_FILTER_HELP)
 
     lst = sub.add_parser("list", help="list registered components with a one-line description",
                          description="List tasks, architectures, methods, explainers or metrics (default: all).")
@@ -129,7 +134,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def load_results(args: argparse.Namespace) -> tuple[list[EvaluationRecord], list[TrainingRecord]]:
-    """The records and training records of ``args.results``, only those of ``args.task`` if given."""
+    """The records and training records of ``args.results``, only those of ``args.suite`` and ``args.task`` if
+    given."""
     from xaibench.errors import did_you_mean
     from xaibench.store import ResultStore
 
@@ -138,6 +144,17 @@ def load_results(args: argparse.Namespace) -> tuple[list[EvaluationRecord], list
     store = ResultStore(args.results)
     records = cast("list[EvaluationRecord]", list(store.records()))  # the JSON files have the schema's layout
     training = cast("list[TrainingRecord]", list(store.records("training")))
+    if args.suite:
+        from xaibench.config import load_suite
+        from xaibench.plan import plan_keys, seedless
+
+        evals, trains = plan_keys(load_suite(args.suite))
+        n = len(records)
+        records = [r for r in records if seedless(r["key"]) in evals]
+        training = [r for r in training if seedless(r["key"]) in trains]
+        if not records:
+            raise XaibenchError(f"--suite {args.suite}: none of the {n} records in {args.results} belong to it")
+    check_one_configuration(records, args.results)
     if args.task:
         names = sorted({r["key"]["task"]["name"] for r in records})
         if args.task not in names:
@@ -146,6 +163,23 @@ def load_results(args: argparse.Namespace) -> tuple[list[EvaluationRecord], list
         records = [r for r in records if r["key"]["task"]["name"] == args.task]
         training = [r for r in training if r["key"]["task"]["name"] == args.task]
     return records, training
+
+
+def check_one_configuration(records: list[EvaluationRecord], results: str) -> None:
+    """Refuse a store that holds two configurations of one table cell at one seed (their labels are equal, their
+    keys are not): the tables keep one value per seed, so either could be shown."""
+    seen: dict[tuple[object, ...], EvaluationRecord] = {}
+    for record in records:
+        labels, key = record["labels"], record["key"]
+        cell = (labels["task"], key["task"]["version"], labels["architecture"], labels["method"],
+                labels.get("explainer"), labels["metric"], key["seed"])
+        other = seen.setdefault(cell, record)
+        if other["key"] != key:
+            fields = ", ".join(sorted(f for f in key.keys() | other["key"].keys() if key.get(f) != other["key"].get(f)))
+            where = "/".join(str(c) for c in cell[:1] + cell[2:6] if c is not None)
+            raise XaibenchError(f"--results {results}: two configurations of {where} "
+                                f"at seed {key['seed']} (they differ in {fields}); pass --suite SUITE to read one "
+                                "suite's records")
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:

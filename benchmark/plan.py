@@ -86,3 +86,15 @@ def make_plan(suite: Suite) -> list[TrainCell]:
                             cell = dataclasses.replace(cells[key], evals=cells[key].evals + tuple(extra))
                         cells[key] = cell
     return list(cells.values())
+
+
+def seedless(key: dict[str, Any]) -> str:
+    """The hash of a cell key without its seed: the same cell of a suite at any seed (``--seeds`` adds seeds)."""
+    return stable_hash({k: v for k, v in key.items() if k != "seed"})
+
+
+def plan_keys(suite: Suite) -> tuple[set[str], set[str]]:
+    """The suite's evaluation and training cells as ``seedless`` hashes, to pick its records out of a store
+    that also holds other configurations (an older version of the suite, another suite)."""
+    plan = make_plan(suite)
+    return ({seedless(cell.eval_key(e)) for cell in plan for e in cell.evals}, {seedless(cell.key) for cell in plan})

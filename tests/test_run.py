@@ -145,3 +145,29 @@ def test_leaderboard_task_filter_and_csv(write_suite, tmp_path):
     wrong = run_cli("leaderboard", "--results", str(results), "--task", "shape")
     assert wrong.returncode == 2
     assert wrong.stderr.strip() == f"xaibench: error: --task shape: no records of that task in {results}; did you mean 'shapes'?"
+
+
+def test_two_configurations_under_one_label_are_refused_unless_suite_picks_one(write_suite, tmp_path):
+    results = tmp_path / "results"
+    accuracy_only = TINY.replace("explainers: [saliency, grad_cam]", "explainers: [saliency]").replace(
+        "metrics: [accuracy, deletion_auc, insertion_auc, pointing_game, relevance_mass_accuracy]", "metrics: [accuracy]")
+    old = write_suite(accuracy_only.replace("seeds: [0, 1]", "seeds: [0]"), "old.yaml")
+    new = write_suite(accuracy_only.replace("budget: {epochs: 1}", "budget: {epochs: 2}"), "new.yaml")
+    for suite in (old, new):
+        assert run_cli("run", str(suite), "--results", str(results), "--quiet").returncode == 0
+    # a suite-level budget is not part of the labels: both budgets' seed-0 records land in one table cell
+    for command in ("leaderboard", "report", "figures"):
+        mixed = run_cli(command, "--results", str(results))
+        assert mixed.returncode == 2
+        assert mixed.stderr.strip() == (f"xaibench: error: --results {results}: two configurations of shapes(n_train="
+                                        "256, n_test=64)/small_cnn(width=4)/erm/accuracy at seed 0 (they differ in "
+                                        "budget); pass --suite SUITE to read one suite's records")
+    filtered = run_cli("leaderboard", "--results", str(results), "--suite", str(new), "--format", "csv")
+    assert filtered.returncode == 0, filtered.stderr
+    assert filtered.stdout.splitlines()[1].endswith(",2")  # the new suite's 2 seeds
+    only_old = run_cli("leaderboard", "--results", str(results), "--suite", str(old), "--format", "csv")
+    assert only_old.stdout.splitlines()[1].endswith(",1")
+    other = write_suite(accuracy_only.replace("n_train: 256", "n_train: 128"), "other.yaml")
+    none = run_cli("leaderboard", "--results", str(results), "--suite", str(other))
+    assert none.returncode == 2
+    assert none.stderr.strip() == f"xaibench: error: --suite {other}: none of the 3 records in {results} belong to it"
