@@ -94,13 +94,17 @@ def _mean_sd(values: list[float]) -> str:
     return f"{statistics.fmean(values):.3f} ± {sd:.3f}"
 
 
-def standard_rows(store: ResultStore, reference: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
-    """One row per (task with its parameters, architecture) of ERM models in ``store``: seeds, budget, test
+def standard_rows(store: ResultStore, reference: list[tuple[str, ...]], suite: str = "standard") -> list[tuple[str, ...]]:
+    """One row per (task with its parameters, architecture) of standard's ERM models in ``store``: seeds, budget, test
     accuracy and the task's gap (mean ± sd over seeds), the reference (this file's table, then the target or the
-    published baseline), and the mean training time per model."""
+    published baseline), and the mean training time per model. Only the records of ``suite`` as it is now count."""
+    from xaibench.plan import plan_keys, seedless
+
+    evals, trains = plan_keys(load_suite(suite))  # the store may also hold superseded configurations
     accuracy: dict[tuple[str, str], dict[str, dict[int, float]]] = {}
     for r in store.records():
-        if r["labels"]["method"] != "erm" or r["metric"]["name"] not in ("accuracy", *GAPS):
+        if r["labels"]["method"] != "erm" or r["metric"]["name"] not in ("accuracy", *GAPS) \
+                or seedless(r["key"]) not in evals:
             continue
         at = accuracy.setdefault((r["labels"]["task"], r["labels"]["architecture"]), {})
         at.setdefault(r["metric"]["name"], {})[r["key"]["seed"]] = r["value"]
@@ -109,7 +113,7 @@ def standard_rows(store: ResultStore, reference: list[tuple[str, ...]]) -> list[
     names: dict[tuple[str, str], str] = {}
     for r in store.records("training"):
         key = (r["labels"]["task"], r["labels"]["architecture"])
-        if r["labels"]["method"] == "erm" and key in accuracy:
+        if r["labels"]["method"] == "erm" and key in accuracy and seedless(r["key"]) in trains:
             times.setdefault(key, []).append(r["wall_time_s"])
             budgets[key], names[key] = r["key"]["budget"], r["key"]["task"]["name"]
     ref = {(row[0], row[1]): row[4] for row in reference}

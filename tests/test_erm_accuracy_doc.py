@@ -34,7 +34,8 @@ budget: {{epochs: 1, batch_size: 16}}
     reference = [("decoy_fashion_mnist", "small_cnn(width=4)", "0", "12 x 128, lr 0.002", "0.393", "95 s", "")]
     from xaibench.store import ResultStore
 
-    (row,) = doc.standard_rows(ResultStore(results), reference)
+    (row,) = doc.standard_rows(ResultStore(results), reference, str(suite))
+    assert doc.standard_rows(ResultStore(results), reference, "quick") == []  # another suite's records do not count
     records = [json.loads(p.read_text()) for p in (results / "records").glob("*.json")]
     erm = {m: [r["value"] for r in sorted(records, key=lambda r: r["key"]["seed"])
                if r["labels"]["method"] == "erm" and r["metric"]["name"] == m] for m in ("accuracy", "shortcut_gap")}
