@@ -3,6 +3,7 @@
 Renders the page of a result store exactly as `xaibench leaderboard --format html` does, then shoots
 the top of it. Needs chromium (Debian: apt-get install chromium).
 Run: xaibench run standard --results results && python docs/screenshot.py --results results --task fashion_mnist
+     --suite standard
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).parent / "leaderboard.png"))
     parser.add_argument("--window-size", default="1280,1000", help="width,height in pixels")
     parser.add_argument("--task", default=None, help="only this task (its name, any parameters)")
+    parser.add_argument("--suite", default=None, help="only this suite's current records (a store may hold others)")
     args = parser.parse_args()
     if shutil.which("chromium") is None:
         raise SystemExit("chromium not found: apt-get install chromium")

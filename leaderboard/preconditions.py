@@ -1,5 +1,4 @@
-"""Checking a claim's preconditions (``claims.AtLeast``, ``claims.HealthInRange``, ``claims.TrainedFor``) on the
-stored records.
+"""Checking a claim's preconditions (``claims.AtLeast``, ``claims.HealthInRange``) on the stored records.
 
 A precondition is checked on the models the claim measured: the same task configuration, data seed,
 architecture and budget as the claim's treatment records, on the claim's seeds, and the claim's own configuration
@@ -13,7 +12,7 @@ import math
 import statistics
 from typing import Any
 
-from xaibench.leaderboard.claims import AtLeast, Claim, HealthInRange, Precondition, TrainedFor
+from xaibench.leaderboard.claims import AtLeast, Claim, HealthInRange, Precondition
 from xaibench.leaderboard.health import last_values
 
 MODEL = ("task", "data_seed", "architecture", "budget")  # with the seed and the method: one trained model
@@ -100,13 +99,6 @@ def _health(p: HealthInRange, models: set[tuple[str, ...]], method_key: str | No
     return Check(p, met, f"{', '.join(parts)} ({_seeds(len(recs))})")
 
 
-def _trained_for(p: TrainedFor, measured: list[dict[str, Any]]) -> Check:
-    epochs = sorted({rec["key"]["budget"]["epochs"] for rec in measured})
-    if not epochs:
-        return Check(p, False, "no records")
-    return Check(p, epochs[0] >= p.epochs, f"{' / '.join(map(str, epochs))} epochs")
-
-
 def check(claim: Claim, treated: list[dict[str, Any]], reference: list[dict[str, Any]],
           records: list[dict[str, Any]], training: list[dict[str, Any]]) -> list[Check]:
     """Each of ``claim``'s preconditions, on the models of the ``treated`` records (one per seed of an outcome;
@@ -114,9 +106,6 @@ def check(claim: Claim, treated: list[dict[str, Any]], reference: list[dict[str,
     models = {_model(r["key"]) for r in treated}
     out = []
     for p in claim.preconditions:
-        if isinstance(p, TrainedFor):
-            out.append(_trained_for(p, treated + reference))
-            continue
         method_key = _method_key(claim, p.method, treated, reference)
         out.append(_at_least(p, models, method_key, records) if isinstance(p, AtLeast)
                    else _health(p, models, method_key, training))
