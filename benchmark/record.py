@@ -146,6 +146,7 @@ class EvaluationRecord(_Scored, _Values, Cost, Provenance):
 
 class _Derived(TypedDict, total=False):
     signed_mean: float  # the polarity bias index before its absolute value
+    sources: list[Key]  # the keys of the records it combines, when they belong to more than one model
 
 
 class DerivedRecord(_Scored, _Derived):
@@ -186,12 +187,16 @@ def retrained_record(training: TrainingRecord, mode: str, fraction: float) -> Re
 
 
 def derived_record(source: TrainingRecord | Record, key: Key, labels: Labels, metric: MetricInfo, value: float,
-                   n: int, n_excluded: int, signed_mean: float | None = None) -> DerivedRecord:
+                   n: int, n_excluded: int, signed_mean: float | None = None,
+                   sources: list[Key] | None = None) -> DerivedRecord:
     """A derived record whose provenance (code version, package versions, suite) is its ``source``'s;
-    ``signed_mean``: the polarity bias index's, before its absolute value."""
+    ``signed_mean``: the polarity bias index's, before its absolute value; ``sources``: the keys of the records
+    combined when they come from several models (the report checks preconditions on each)."""
     record: DerivedRecord = {"key": key, "labels": labels, "metric": metric, "value": value, "n": n,
                              "n_excluded": n_excluded, "code_version": source["code_version"],
                              "versions": source["versions"], "suite": source["suite"]}
     if signed_mean is not None:
         record["signed_mean"] = signed_mean
+    if sources is not None:
+        record["sources"] = sources
     return record

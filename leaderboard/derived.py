@@ -54,7 +54,8 @@ def polarity_bias_records(records: Iterable[EvaluationRecord]) -> list[DerivedRe
             bright, {**bright["key"], "metric": {"name": POLARITY_METRIC, "version": "1", "config": "-"}},
             {**bright["labels"], "task": f"{POLARITY_TASK} (bright vs dark)", "metric": POLARITY_METRIC},
             metric_info(POLARITY_METRIC, "1", "|Polarity bias|", "input_bias", False),
-            abs(signed), len(diffs), len(bright["values"]) - len(diffs), signed_mean=signed))
+            abs(signed), len(diffs), len(bright["values"]) - len(diffs), signed_mean=signed,
+            sources=[bright["key"], dark["key"]]))
     return out
 
 

@@ -1,8 +1,9 @@
 """Checking a claim's preconditions (``claims.AtLeast``, ``claims.HealthInRange``) on the stored records.
 
 A precondition is checked on the models the claim measured: the same task configuration, data seed,
-architecture and budget as the claim's treatment records, on the claim's seeds, and the claim's own configuration
-of the method when a side of the claim uses that method. Its measured value is the mean over those seeds.
+architecture and budget as the claim's treatment records (every model a derived record combines), on the
+claim's seeds, and the claim's own configuration of the method when a side of the claim uses that method. Its
+measured value is the mean over those models.
 """
 from __future__ import annotations
 
@@ -58,20 +59,24 @@ def _of(method: str, method_key: str | None, models: set[tuple[str, ...]], rec: 
             and (method_key is None or ident(key["method"]) == method_key))
 
 
-def _seeds(n: int) -> str:
-    return f"mean over {n} seed{'s' if n != 1 else ''}"
+def _seeds(n: int, models: int | None = None) -> str:
+    """'mean over 3 seeds', or with two models per seed (the polarity index's bright and dark ones) '... 6 models
+    of 3 seeds'."""
+    seeds = f"{n} seed{'s' if n != 1 else ''}"
+    return f"mean over {models} models of {seeds}" if models not in (None, n) else f"mean over {seeds}"
 
 
 def _at_least(p: AtLeast, models: set[tuple[str, ...]], method_key: str | None,
               records: list[dict[str, Any]]) -> Check:
-    values = {rec["key"]["seed"]: rec["value"] for rec in records
+    values = {_model(rec["key"]): rec["value"] for rec in records
               if rec["labels"].get("metric") == p.metric and rec["key"].get("explainer") is None
               and _of(p.method, method_key, models, rec)}
-    finite = [v for v in values.values() if not math.isnan(v)]
+    finite = {model: v for model, v in values.items() if not math.isnan(v)}
     if not finite:
         return Check(p, False, "no records" if not values else "no finite value")
-    mean = statistics.fmean(finite)
-    return Check(p, mean >= p.threshold, f"{mean:.3f} ({_seeds(len(finite))})")
+    mean = statistics.fmean(finite.values())
+    seeds = len({model[-1] for model in finite})
+    return Check(p, mean >= p.threshold, f"{mean:.3f} ({_seeds(seeds, len(finite))})")
 
 
 def _health(p: HealthInRange, models: set[tuple[str, ...]], method_key: str | None,
@@ -96,14 +101,15 @@ def _health(p: HealthInRange, models: set[tuple[str, ...]], method_key: str | No
         inside = math.isfinite(mean) and lo <= mean <= hi
         met &= inside
         parts.append(f"{name} {mean:.3g} {'in' if inside else 'outside'} [{lo:g}, {hi:g}]")
-    return Check(p, met, f"{', '.join(parts)} ({_seeds(len(recs))})")
+    return Check(p, met, f"{', '.join(parts)} ({_seeds(len({_model(r['key'])[-1] for r in recs}), len(recs))})")
 
 
 def check(claim: Claim, treated: list[dict[str, Any]], reference: list[dict[str, Any]],
           records: list[dict[str, Any]], training: list[dict[str, Any]]) -> list[Check]:
     """Each of ``claim``'s preconditions, on the models of the ``treated`` records (one per seed of an outcome;
     ``reference``: the reference side's records of the same seeds, empty for an absolute claim)."""
-    models = {_model(r["key"]) for r in treated}
+    # a derived record names the models it combines (the polarity index: the bright and the dark one)
+    models = {_model(k) for r in treated for k in r.get("sources") or [r["key"]]}
     out = []
     for p in claim.preconditions:
         method_key = _method_key(claim, p.method, treated, reference)
