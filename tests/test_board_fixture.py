@@ -46,7 +46,8 @@ def render(store: Path, fmt: str) -> str:
 
     out = store.parent / f".board.{fmt}.tmp"
     try:
-        assert cmd_leaderboard(argparse.Namespace(results=str(store), task=None, format=fmt, out=str(out))) == 0
+        assert cmd_leaderboard(argparse.Namespace(results=str(store), task=None, suite=None, format=fmt,
+                                                     out=str(out))) == 0
         return strip_images(out.read_text())
     finally:
         out.unlink(missing_ok=True)
