@@ -75,7 +75,25 @@ class HealthInRange:
         return f"{self.method}'s health figures in range"
 
 
-Precondition = AtLeast | HealthInRange
+@dataclasses.dataclass(frozen=True)
+class TrainedFor:
+    """Precondition: the claim's models trained for at least ``epochs`` epochs (every seed, both sides).
+
+    A claim that a method costs no accuracy compares where two methods converge; at a shorter budget the
+    difference also measures how fast they get there, and a slower method looks as if it lost accuracy.
+
+    >>> TrainedFor(12, "ours").describe()
+    'budget ≥ 12 epochs'
+    """
+
+    epochs: int
+    source: str
+
+    def describe(self) -> str:
+        return f"budget ≥ {self.epochs} epochs"
+
+
+Precondition = AtLeast | HealthInRange | TrainedFor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,6 +209,14 @@ ERM_ACCURACY_AT_LEAST: dict[str, tuple[float, str]] = {
     "intensity": (0.98, _REF.format("1.000")), "ts_boxes": (0.98, _REF.format("1.000 (TCN and Transformer)")),
     "text_planted": (0.98, _REF.format("1.000")),
 }
+# The epochs of each task's reference budget (its class default, which docs/ERM_ACCURACY.md trains; a test keeps
+# them equal). A no-accuracy-cost claim is judged only on models trained at least this long: the authors train to
+# convergence (SGT's MNIST code: up to 100 epochs, stopping after 20 without a better test accuracy; FLINT's: 12),
+# and at a shorter budget a slower-converging method looks as if it lost accuracy: on Fashion-MNIST SGT's gap to ERM
+# shrinks from −0.027 at standard's 3 epochs to −0.018 ± 0.016 at 12 (seeds 0-2), FLINT's interpreter's to f from
+# −0.023 to −0.010 (seed 0); README, "The standard suite"; docs/budget_check.yaml.
+REFERENCE_EPOCHS: dict[str, int] = {"fashion_mnist": 12, "shapes": 6, "ts_boxes": 5, "text_planted": 5}
+CONVERGED = "ours: the task's reference budget (docs/ERM_ACCURACY.md); the authors train to convergence"
 GAP = 0.2  # issue 15's aim for both tasks: ERM must lose at least 20 points when the shortcut or background goes
 SHORTCUT = AtLeast("erm", "shortcut_gap", GAP, "issue 15: ERM must use the decoy (Ross et al.'s falls to 0.52)")
 SHIFT = AtLeast("erm", "shift_gap", GAP, "ours: issue 15's 0.2, as for the shortcut gap")
@@ -210,6 +236,11 @@ def _f_accuracy(method: str, task: str) -> AtLeast:
     """FLINT's f must be trained as well as ERM must be: FLINT-f is within about 1 point of BASE-f in the paper."""
     threshold, _ = ERM_ACCURACY_AT_LEAST[task]
     return AtLeast(method, ACCURACY, threshold, "ours: the task's ERM threshold (FLINT-f ≈ BASE-f in the paper)")
+
+
+def _converged(task: str) -> tuple[TrainedFor]:
+    """The precondition of a no-accuracy-cost claim: at least the task's reference budget."""
+    return (TrainedFor(REFERENCE_EPOCHS[task], CONVERGED),)
 
 
 def _vs_erm(id: str, paper: str, text: str, method: str, task: str, architecture: str, explainer: str | None,
@@ -260,13 +291,13 @@ _INVARIANT = ("{e} is exactly mean-shift invariant (EXPLAINERS.md §5): δ = max
 CLAIMS: tuple[Claim, ...] = (
     # Saliency Guided Training (TRAINING_METHODS.md §2)
     _vs_erm("sgt-accuracy-shapes", SGT, _SGT_ACC, "sgt", "shapes", "small_cnn", None, ACCURACY, "equivalent",
-            0.015, SGT_MARGIN),
+            0.015, SGT_MARGIN, extra=_converged("shapes")),
     _vs_erm("sgt-accuracy-fmnist", SGT, _SGT_ACC, "sgt", "fashion_mnist", "small_cnn", None, ACCURACY, "equivalent",
-            0.015, SGT_MARGIN),
+            0.015, SGT_MARGIN, extra=_converged("fashion_mnist")),
     _vs_erm("sgt-accuracy-ts-boxes", SGT, _SGT_ACC, "sgt", "ts_boxes", "ts_tcn", None, ACCURACY, "equivalent",
-            0.015, SGT_MARGIN, design="middle"),
+            0.015, SGT_MARGIN, extra=_converged("ts_boxes"), design="middle"),
     _vs_erm("sgt-accuracy-text-planted", SGT, _SGT_ACC, "sgt", "text_planted", "text_transformer", None, ACCURACY,
-            "equivalent", 0.015, SGT_MARGIN),
+            "equivalent", 0.015, SGT_MARGIN, extra=_converged("text_planted")),
     _vs_erm("sgt-gini-shapes", SGT, _SGT_GINI, "sgt", "shapes", "small_cnn", "saliency", "gini", "higher"),
     _vs_erm("sgt-gini-fmnist", SGT, _SGT_GINI, "sgt", "fashion_mnist", "small_cnn", "saliency", "gini", "higher"),
     *(_vs_erm(f"sgt-masked-accuracy-{task.replace('_', '-')}", SGT, "The SGT-protocol masked-accuracy curve drops "
@@ -288,7 +319,8 @@ CLAIMS: tuple[Claim, ...] = (
                                              ("sufficiency", _SGT_SUFF, "sufficiency", "lower"))),
     # FLINT (§3); fashion_mnist is the small analogue of the released MNIST checkpoint
     _vs_erm("flint-accuracy-fmnist", FLINT, "FLINT-f within about 1 point of BASE-f [U paper tables].", "flint",
-            "fashion_mnist", "small_cnn", None, ACCURACY, "equivalent", 0.01, "spec: 'about 1 point'"),
+            "fashion_mnist", "small_cnn", None, ACCURACY, "equivalent", 0.01, "spec: 'about 1 point'",
+            extra=_converged("fashion_mnist")),
     *(_absolute(f"flint-fidelity-{short}", FLINT, _FIDELITY, task, Side("flint", None, "flint_fidelity"), "above",
                 0.9, "spec: 'fidelity > 90%'")
       for short, task in (("fmnist", "fashion_mnist"), ("shapes", "shapes"), ("digits", "digits"))),
@@ -296,7 +328,8 @@ CLAIMS: tuple[Claim, ...] = (
           "98.37% vs f 99.05% [V notebook].", "fashion_mnist", "small_cnn",
           Side("flint", None, "flint_interpreter_accuracy"), Side("flint", None, ACCURACY), "equivalent", 0.015,
           "ours: the checkpoint's gap is 0.68 points",
-          preconditions=_preconditions("fashion_mnist", "flint", _f_accuracy("flint", "fashion_mnist"))),
+          preconditions=_preconditions("fashion_mnist", "flint", _f_accuracy("flint", "fashion_mnist"),
+                                       *_converged("fashion_mnist"))),
     _absolute("flint-conciseness-fmnist", FLINT, "Short budgets keep CNS near 1–1.3 (our expectation; released "
               "checkpoint CNS(τ=2) = 1.069 [V notebook]).", "fashion_mnist",
               Side("flint", None, "flint_conciseness"), "within", (1.0, 1.3), "spec: 'CNS near 1–1.3', τ = 2"),
@@ -305,7 +338,8 @@ CLAIMS: tuple[Claim, ...] = (
               "ours: the paper's 90% for joint training"),
     # Interpretable gradients (§4)
     _vs_erm("interp-grad-accuracy-fmnist", INTERP, "Accuracy stays within a small margin of standard training [A].",
-            "interp_grad", "fashion_mnist", "small_cnn", None, ACCURACY, "equivalent", 0.015, INTERP_MARGIN),
+            "interp_grad", "fashion_mnist", "small_cnn", None, ACCURACY, "equivalent", 0.015, INTERP_MARGIN,
+            extra=_converged("fashion_mnist")),
     *(_vs_erm(f"interp-grad-{explainer.replace('_', '-')}-{metric.replace('_', '-')}", INTERP, _INTERP_MAPS,
               "interp_grad", "fashion_mnist", "small_cnn", explainer, metric, direction)
       for explainer in ("grad_cam", "grad_cam_pp", "score_cam") for metric, direction in _INTERP_METRICS),

@@ -1,4 +1,5 @@
-"""Checking a claim's preconditions (``claims.AtLeast``, ``claims.HealthInRange``) on the stored records.
+"""Checking a claim's preconditions (``claims.AtLeast``, ``claims.HealthInRange``, ``claims.TrainedFor``) on the
+stored records.
 
 A precondition is checked on the models the claim measured: the same task configuration, data seed,
 architecture and budget as the claim's treatment records (every model a derived record combines), on the
@@ -13,7 +14,7 @@ import math
 import statistics
 from typing import Any
 
-from xaibench.leaderboard.claims import AtLeast, Claim, HealthInRange, Precondition
+from xaibench.leaderboard.claims import AtLeast, Claim, HealthInRange, Precondition, TrainedFor
 from xaibench.leaderboard.health import last_values
 
 MODEL = ("task", "data_seed", "architecture", "budget")  # with the seed and the method: one trained model
@@ -104,6 +105,13 @@ def _health(p: HealthInRange, models: set[tuple[str, ...]], method_key: str | No
     return Check(p, met, f"{', '.join(parts)} ({_seeds(len({_model(r['key'])[-1] for r in recs}), len(recs))})")
 
 
+def _trained_for(p: TrainedFor, measured: list[dict[str, Any]]) -> Check:
+    epochs = sorted({rec["key"]["budget"]["epochs"] for rec in measured})
+    if not epochs:
+        return Check(p, False, "no records")
+    return Check(p, epochs[0] >= p.epochs, f"{' / '.join(map(str, epochs))} epochs")
+
+
 def check(claim: Claim, treated: list[dict[str, Any]], reference: list[dict[str, Any]],
           records: list[dict[str, Any]], training: list[dict[str, Any]]) -> list[Check]:
     """Each of ``claim``'s preconditions, on the models of the ``treated`` records (one per seed of an outcome;
@@ -112,6 +120,9 @@ def check(claim: Claim, treated: list[dict[str, Any]], reference: list[dict[str,
     models = {_model(k) for r in treated for k in r.get("sources") or [r["key"]]}
     out = []
     for p in claim.preconditions:
+        if isinstance(p, TrainedFor):
+            out.append(_trained_for(p, treated + reference))
+            continue
         method_key = _method_key(claim, p.method, treated, reference)
         out.append(_at_least(p, models, method_key, records) if isinstance(p, AtLeast)
                    else _health(p, models, method_key, training))

@@ -3,7 +3,7 @@
 import pytest
 from test_reproduction import BY_ID, gini, met, model_record, record, training_record
 
-from xaibench.leaderboard.claims import CLAIMS, AtLeast, HealthInRange
+from xaibench.leaderboard.claims import CLAIMS, REFERENCE_EPOCHS, AtLeast, HealthInRange, TrainedFor
 from xaibench.leaderboard.reproduction import measure, render_reproduction
 from xaibench.registries import REGISTRIES
 
@@ -125,6 +125,9 @@ def test_every_claim_declares_its_preconditions():
     for c in CLAIMS:
         assert c.preconditions, c.id
         for p in c.preconditions:
+            if isinstance(p, TrainedFor):
+                assert p.epochs == REFERENCE_EPOCHS[c.task] and p.source, c.id
+                continue
             assert p.method in REGISTRIES["methods"].names(), c.id
             if isinstance(p, AtLeast):
                 assert p.metric in metrics and p.source, c.id
@@ -155,3 +158,28 @@ def test_polarity_claims_check_the_bright_and_the_dark_models():
         if r["labels"]["metric"] == "accuracy":
             r["value"] = 0.99
     assert row().endswith("| reproduced | – |")
+
+
+def test_reference_epochs_are_the_tasks_default_budgets():
+    tasks = REGISTRIES["tasks"]
+    assert REFERENCE_EPOCHS == {name: tasks.get(name).budget.epochs for name in REFERENCE_EPOCHS}
+
+
+def test_no_accuracy_cost_is_judged_only_at_the_reference_budget():
+    claim = BY_ID["sgt-accuracy-shapes"]
+    assert [p.describe() for p in claim.preconditions] == ["erm accuracy ≥ 0.97", "budget ≥ 6 epochs",
+                                                           "sgt's health figures in range"]
+
+    def accuracy(epochs):
+        out = []
+        for method, values in (("erm", [0.99, 0.99, 0.99]), ("sgt", [0.90, 0.91, 0.90])):
+            for seed, v in enumerate(values):
+                rec = record(method, seed, "accuracy", v)
+                out.append(dict(rec, key={**rec["key"], "budget": {"epochs": epochs}}))
+        return out, [training_record(r) for r in out if r["labels"]["method"] == "sgt"]
+
+    (o,) = measure(claim, *accuracy(6))
+    assert o.verdict == "contradicted"  # 6 epochs: judged; 8-9 points under ERM lies outside ±0.015
+    (o,) = measure(claim, *accuracy(3))
+    assert o.verdict == "precondition failed"
+    assert o.reason == "budget ≥ 6 epochs: 3 epochs"
