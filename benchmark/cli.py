@@ -146,12 +146,10 @@ def load_results(args: argparse.Namespace) -> tuple[list[EvaluationRecord], list
     training = cast("list[TrainingRecord]", list(store.records("training")))
     if args.suite:
         from xaibench.config import load_suite
-        from xaibench.plan import plan_keys, seedless
+        from xaibench.plan import of_suite
 
-        evals, trains = plan_keys(load_suite(args.suite))
         n = len(records)
-        records = [r for r in records if seedless(r["key"]) in evals]
-        training = [r for r in training if seedless(r["key"]) in trains]
+        records, training = of_suite(load_suite(args.suite), records, training)
         if not records:
             raise XaibenchError(f"--suite {args.suite}: none of the {n} records in {args.results} belong to it")
     check_one_configuration(records, args.results)

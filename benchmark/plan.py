@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, TypeVar
 
 from xaibench.component import config_dict, stable_hash
 from xaibench.config import ComponentSpec, Suite, incompatibility
+
+R = TypeVar("R")  # a record type
+T = TypeVar("T")  # a training record type
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,8 +96,10 @@ def seedless(key: dict[str, Any]) -> str:
     return stable_hash({k: v for k, v in key.items() if k != "seed"})
 
 
-def plan_keys(suite: Suite) -> tuple[set[str], set[str]]:
-    """The suite's evaluation and training cells as ``seedless`` hashes, to pick its records out of a store
-    that also holds other configurations (an older version of the suite, another suite)."""
+def of_suite(suite: Suite, records: list[R], training: list[T]) -> tuple[list[R], list[T]]:
+    """The records and training records of ``suite``'s cells at any seed, picked out of a store that also holds
+    other configurations (an older version of the suite, another suite)."""
     plan = make_plan(suite)
-    return ({seedless(cell.eval_key(e)) for cell in plan for e in cell.evals}, {seedless(cell.key) for cell in plan})
+    evals = {seedless(cell.eval_key(e)) for cell in plan for e in cell.evals}
+    trains = {seedless(cell.key) for cell in plan}
+    return ([r for r in records if seedless(r["key"]) in evals], [r for r in training if seedless(r["key"]) in trains])

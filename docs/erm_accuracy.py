@@ -98,22 +98,22 @@ def standard_rows(store: ResultStore, reference: list[tuple[str, ...]], suite: s
     """One row per (task with its parameters, architecture) of standard's ERM models in ``store``: seeds, budget, test
     accuracy and the task's gap (mean ± sd over seeds), the reference (this file's table, then the target or the
     published baseline), and the mean training time per model. Only the records of ``suite`` as it is now count."""
-    from xaibench.plan import plan_keys, seedless
+    from xaibench.plan import of_suite
 
-    evals, trains = plan_keys(load_suite(suite))  # the store may also hold superseded configurations
+    # the store may also hold superseded configurations
+    records, training = of_suite(load_suite(suite), list(store.records()), list(store.records("training")))
     accuracy: dict[tuple[str, str], dict[str, dict[int, float]]] = {}
-    for r in store.records():
-        if r["labels"]["method"] != "erm" or r["metric"]["name"] not in ("accuracy", *GAPS) \
-                or seedless(r["key"]) not in evals:
+    for r in records:
+        if r["labels"]["method"] != "erm" or r["metric"]["name"] not in ("accuracy", *GAPS):
             continue
         at = accuracy.setdefault((r["labels"]["task"], r["labels"]["architecture"]), {})
         at.setdefault(r["metric"]["name"], {})[r["key"]["seed"]] = r["value"]
     times: dict[tuple[str, str], list[float]] = {}
     budgets: dict[tuple[str, str], dict[str, float]] = {}
     names: dict[tuple[str, str], str] = {}
-    for r in store.records("training"):
+    for r in training:
         key = (r["labels"]["task"], r["labels"]["architecture"])
-        if r["labels"]["method"] == "erm" and key in accuracy and seedless(r["key"]) in trains:
+        if r["labels"]["method"] == "erm" and key in accuracy:
             times.setdefault(key, []).append(r["wall_time_s"])
             budgets[key], names[key] = r["key"]["budget"], r["key"]["task"]["name"]
     ref = {(row[0], row[1]): row[4] for row in reference}
