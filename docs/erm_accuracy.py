@@ -94,7 +94,8 @@ def _mean_sd(values: list[float]) -> str:
     return f"{statistics.fmean(values):.3f} ± {sd:.3f}"
 
 
-def standard_rows(store: ResultStore, reference: list[tuple[str, ...]], suite: str = "standard") -> list[tuple[str, ...]]:
+def standard_rows(store: ResultStore, reference: list[tuple[str, ...]],
+                  suite: str = "standard") -> list[tuple[str, ...]]:
     """One row per (task with its parameters, architecture) of standard's ERM models in ``store``: seeds, budget, test
     accuracy and the task's gap (mean ± sd over seeds), the reference (this file's table, then the target or the
     published baseline), and the mean training time per model. Only the records of ``suite`` as it is now count."""
