@@ -66,6 +66,7 @@ class SuitePart:
     methods: tuple[ComponentSpec, ...]
     explainers: tuple[ComponentSpec, ...]
     metrics: tuple[ComponentSpec, ...]
+    seeds: tuple[int, ...] = ()  # the part's own seeds (e.g. more where models are cheap); () = the suite's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +84,10 @@ class Suite:
     hash: str
     notices: tuple[str, ...] = ()  # tasks skipped for missing data; explainer x architecture pairs left out
     listed_seeds: tuple[int, ...] = ()  # the suite file's seeds, when ``seeds`` came from the command line
+
+    def seeds_of(self, part: SuitePart) -> tuple[int, ...]:
+        """The seeds ``part`` runs: its own, else the suite's."""
+        return part.seeds or self.seeds
 
     def budget_for(self, task: ComponentSpec) -> Budget:
         """The task's Budget, with the suite's ``budget`` overrides, then those of the task's own entry."""
@@ -139,8 +144,8 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
                seeds: tuple[int, ...] | None = None) -> Suite:
     """Read, resolve and validate a suite; raise ConfigError on the first problem.
 
-    ``seeds`` (e.g. from ``--seeds``) replaces the suite's own; the records of seeds already run are kept, so a
-    resumed run with more seeds trains only the new ones."""
+    ``seeds`` (e.g. from ``--seeds``) replaces the suite's own and those of its parts; the records of seeds already
+    run are kept, so a resumed run with more seeds trains only the new ones."""
     path = suite_path(name_or_path)
     src = str(path)  # as the user wrote it, for messages
     raw = read_suite_file(path, src)
@@ -165,11 +170,12 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
             skipped += unsupported_pairs(part)
     if not parts:
         raise ConfigError(f"{src}: tasks: no task has its data available ({'; '.join(skipped)})")
-    listed = raw.get("seeds", [0])
-    if not isinstance(listed, list) or not listed or not all(type(s) is int and s >= 0 for s in listed):
-        raise ConfigError(f"{src}: seeds: expected a non-empty list of integers >= 0, got {listed!r}")
+    listed = _seed_list(raw.get("seeds", [0]), f"{src}: seeds")
     if seeds is not None and not (seeds and all(type(s) is int and s >= 0 for s in seeds)):
         raise ConfigError(f"--seeds: expected a non-empty list of integers >= 0, got {seeds!r}")
+    overridden = seeds is not None and (list(seeds) != listed or any(part.seeds for part in parts))
+    if seeds is not None:
+        parts = [dataclasses.replace(part, seeds=()) for part in parts]
     seeds = listed if seeds is None else list(seeds)
     data_seed = raw.get("data_seed", 0)
     if type(data_seed) is not int or data_seed < 0:
@@ -180,13 +186,22 @@ def load_suite(name_or_path: str | None = None, extra_plugins: tuple[str, ...] =
 
     resolved = [{kind: [{"name": s.name, "version": s.cls.version, "config": config_dict(s.config),
                          **({"budget": dict(s.budget)} if s.budget else {})}
-                        for s in getattr(part, kind)] for kind in COMPONENT_KINDS} for part in parts]
+                        for s in getattr(part, kind)] for kind in COMPONENT_KINDS}
+                | ({"seeds": list(part.seeds)} if part.seeds else {}) for part in parts]
     content = {"seeds": seeds, "data_seed": data_seed, "budget": budget,
                "evaluation": dataclasses.asdict(evaluation), "parts": resolved}
     return Suite(name=str(raw.get("name", path.stem)), source=str(path.resolve()), seeds=tuple(seeds),
                  data_seed=data_seed, budget=budget, evaluation=evaluation, plugins=plugins, parts=tuple(parts),
                  hash=stable_hash(content), notices=tuple(skipped),
-                 listed_seeds=() if seeds == listed else tuple(listed))
+                 listed_seeds=tuple(listed) if overridden else ())
+
+
+def _seed_list(value: Any, where: str) -> list[int]:
+    if not isinstance(value, list) or not value or not all(type(s) is int and s >= 0 for s in value):
+        raise ConfigError(f"{where}: expected a non-empty list of integers >= 0, got {value!r}")
+    if len(set(value)) != len(value):
+        raise ConfigError(f"{where}: a seed is listed twice in {value!r}")
+    return value
 
 
 def read_suite_file(path: Path, src: str, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -223,11 +238,13 @@ def read_suite_file(path: Path, src: str, _seen: tuple[Path, ...] = ()) -> dict[
 def _resolve_part(raw: Mapping[str, Any], raw_part: Any, where: str) -> tuple[SuitePart, list[str]]:
     if not isinstance(raw_part, Mapping):
         raise ConfigError(f"{where}: expected a mapping of component lists, got {raw_part!r}")
+    keys = (*COMPONENT_KINDS, "seeds")
     for key in raw_part:
-        if key not in COMPONENT_KINDS:
-            raise ConfigError(f"{where}.{key}: unknown key{did_you_mean(str(key), COMPONENT_KINDS)}")
+        if key not in keys:
+            raise ConfigError(f"{where}.{key}: unknown key{did_you_mean(str(key), keys)}")
     merged = {kind: raw_part.get(kind, raw.get(kind)) for kind in COMPONENT_KINDS}
-    part = SuitePart(**{kind: tuple(_resolve_entries(merged, kind, where)) for kind in COMPONENT_KINDS})
+    seeds = tuple(_seed_list(raw_part["seeds"], f"{where}.seeds")) if "seeds" in raw_part else ()
+    part = SuitePart(**{kind: tuple(_resolve_entries(merged, kind, where)) for kind in COMPONENT_KINDS}, seeds=seeds)
     notices = _check_requirements({kind: getattr(part, kind) for kind in COMPONENT_KINDS}, where,
                                   raw.get("incompatible", "fail"))
     return part, notices

@@ -66,7 +66,8 @@ class RayExecutor:
                      configure_logging=False, runtime_env={"env_vars": openmp_env(os.environ)})
         remote = ray.remote(num_cpus=threads)(_execute_remotely)
         window = max(1, 2 * int(ray.cluster_resources().get("CPU", 1)) // threads)
-        suite_ref = (suite.source, suite.plugins, suite.seeds)  # seeds: --seeds may have replaced the file's
+        # the seeds only where --seeds replaced the file's (a part's own seeds come from the file)
+        suite_ref = (suite.source, suite.plugins, suite.seeds if suite.listed_seeds else None)
         in_flight: list[Any] = []
         for job in jobs:
             missing = [key_hash(job.cell.eval_key(e)) for e in job.missing]
@@ -80,10 +81,10 @@ class RayExecutor:
             yield ray.get(done[0])
 
 
-_WORKERS: dict[tuple[str, tuple[str, ...], tuple[int, ...], int], tuple[CellWorker, dict[str, TrainCell]]] = {}
+_WORKERS: dict[tuple[str, tuple[str, ...], tuple[int, ...] | None, int], tuple[CellWorker, dict[str, TrainCell]]] = {}
 
 
-def _execute_remotely(suite_ref: tuple[str, tuple[str, ...], tuple[int, ...]], threads: int, cell_hash: str,
+def _execute_remotely(suite_ref: tuple[str, tuple[str, ...], tuple[int, ...] | None], threads: int, cell_hash: str,
                       missing: list[str], weights: dict[str, torch.Tensor] | None, attributions: dict[str, torch.Tensor],
                       retrained: dict[str, dict[str, torch.Tensor]]) -> CellOutput:
     """On a Ray worker: rebuild the suite and its plan once per process, then run one cell."""

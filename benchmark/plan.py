@@ -80,7 +80,7 @@ def make_plan(suite: Suite) -> list[TrainCell]:
                 for method in methods:
                     # "flint" metrics and explainers only where the method trains FLINT's networks
                     own = tuple(e for e in evals if served_by(method, e))
-                    for seed in suite.seeds:
+                    for seed in suite.seeds_of(part):
                         cell = TrainCell(task, arch, method, seed, suite, own)
                         key = stable_hash(cell.key)
                         if key in cells:

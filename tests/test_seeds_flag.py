@@ -93,3 +93,62 @@ def test_override_keeps_the_suite_and_changes_only_its_seeds(write_suite):
     assert own == same and own.listed_seeds == ()
     assert more.seeds == (5,) and more.listed_seeds == (0, 1, 2) and more.hash != own.hash
     assert more.parts == own.parts
+
+
+PART_SEEDS = """\
+name: part-seeds
+seeds: [0, 1]
+architectures:
+  - {name: small_cnn, params: {width: 4}}
+methods: [erm]
+explainers: [saliency]
+budget: {epochs: 1}
+evaluation: {n_samples: 8}
+parts:
+  - tasks: [{name: shapes, params: {n_train: 128, n_test: 32}}]
+    metrics: [accuracy]
+  - tasks: [{name: shapes, params: {n_train: 128, n_test: 32}}]
+    metrics: [pointing_game]
+    seeds: [0, 1, 2, 3]
+"""
+
+
+def test_a_part_runs_its_own_seeds_and_the_flag_replaces_them(write_suite):
+    from xaibench.plan import make_plan
+
+    path = write_suite(PART_SEEDS)
+    own = load_suite(str(path))
+    cells = {c.seed: sorted(e.metric.name for e in c.evals) for c in make_plan(own)}
+    # one model per seed; seeds 0, 1 are shared by both parts and evaluated for both metrics
+    assert cells == {0: ["accuracy", "pointing_game"], 1: ["accuracy", "pointing_game"],
+                     2: ["pointing_game"], 3: ["pointing_game"]}
+    flag = load_suite(str(path), seeds=(0, 1))  # the suite's own seeds, but the part's are replaced too
+    assert flag.listed_seeds == (0, 1) and flag.hash != own.hash
+    assert sorted(c.seed for c in make_plan(flag)) == [0, 1]
+    assert [p.seeds for p in flag.parts] == [(), ()]
+
+
+@pytest.mark.parametrize("seeds, message", [
+    ("[]", "expected a non-empty list of integers >= 0, got []"),
+    ("[0, -1]", "expected a non-empty list of integers >= 0, got [0, -1]"),
+    ("[1, 1]", "a seed is listed twice in [1, 1]"),
+    ("3", "expected a non-empty list of integers >= 0, got 3"),
+])
+def test_bad_part_seeds_are_one_line_naming_the_part(write_suite, seeds, message):
+    path = write_suite(PART_SEEDS.replace("seeds: [0, 1, 2, 3]", f"seeds: {seeds}"))
+    with pytest.raises(ConfigError, match="^" + re.escape(f"{path}: parts[1].seeds: {message}") + "$"):
+        load_suite(str(path))
+
+
+def test_a_misspelt_part_key_suggests_seeds(write_suite):
+    path = write_suite(PART_SEEDS.replace("    seeds: [0, 1, 2, 3]", "    seed: [0, 1, 2, 3]"))
+    with pytest.raises(ConfigError, match=re.escape("parts[1].seed: unknown key; did you mean 'seeds'?")):
+        load_suite(str(path))
+
+
+def test_dry_run_names_a_part_with_its_own_seeds(write_suite, tmp_path):
+    proc = run_cli("run", str(write_suite(PART_SEEDS)), "--results", str(tmp_path / "r"), "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-2:] == [
+        "  seeds:            0, 1",
+        "                    0, 1, 2, 3 for the part of shapes(n_train=128, n_test=32)"]
