@@ -209,14 +209,17 @@ ERM_ACCURACY_AT_LEAST: dict[str, tuple[float, str]] = {
     "intensity": (0.98, _REF.format("1.000")), "ts_boxes": (0.98, _REF.format("1.000 (TCN and Transformer)")),
     "text_planted": (0.98, _REF.format("1.000")),
 }
-# The epochs of each task's reference budget (its class default, which docs/ERM_ACCURACY.md trains; a test keeps
-# them equal). A no-accuracy-cost claim is judged only on models trained at least this long: the authors train to
-# convergence (SGT's MNIST code: up to 100 epochs, stopping after 20 without a better test accuracy; FLINT's: 12),
-# and at a shorter budget a slower-converging method looks as if it lost accuracy: on Fashion-MNIST SGT's gap to ERM
-# shrinks from −0.027 at standard's 3 epochs to −0.018 ± 0.016 at 12 (seeds 0-2), FLINT's interpreter's to f from
-# −0.023 to −0.010 (seed 0); README, "The standard suite"; docs/budget_check.yaml.
-REFERENCE_EPOCHS: dict[str, int] = {"fashion_mnist": 12, "shapes": 6, "ts_boxes": 5, "text_planted": 5}
-CONVERGED = "ours: the task's reference budget (docs/ERM_ACCURACY.md); the authors train to convergence"
+# The epochs a no-accuracy-cost claim's models must be trained for, per task: at least the task's reference budget
+# (its class default, which docs/ERM_ACCURACY.md trains; a test checks), and longer where a budget check shows a
+# method's gap to ERM still closing there. The authors train to convergence (SGT's MNIST code: up to 100 epochs,
+# stopping after 20 without a better test accuracy; FLINT's: 12), and at a shorter budget a slower-converging
+# method looks as if it lost accuracy. Fashion-MNIST: SGT's gap to ERM shrinks from −0.027 at standard's 3 epochs
+# to −0.018 ± 0.016 at 12 (seeds 0-2), FLINT's interpreter's to f from −0.023 to −0.010 (seed 0). Shapes (the
+# reference is 6 epochs): SGT's gap is −0.034 ± 0.021 at 6, −0.030 ± 0.042 at 12 and −0.004 ± 0.004 at 24 (seeds
+# 0-4). README, "The standard suite"; docs/budget_check.yaml.
+REFERENCE_EPOCHS: dict[str, int] = {"fashion_mnist": 12, "shapes": 24, "ts_boxes": 5, "text_planted": 5}
+CONVERGED = ("ours: the task's reference budget (docs/ERM_ACCURACY.md), or longer where a method's gap was still "
+             "closing there (docs/budget_check.yaml); the authors train to convergence")
 GAP = 0.2  # issue 15's aim for both tasks: ERM must lose at least 20 points when the shortcut or background goes
 SHORTCUT = AtLeast("erm", "shortcut_gap", GAP, "issue 15: ERM must use the decoy (Ross et al.'s falls to 0.52)")
 SHIFT = AtLeast("erm", "shift_gap", GAP, "ours: issue 15's 0.2, as for the shortcut gap")
