@@ -12,7 +12,7 @@ from typing import Any
 
 from xaibench.leaderboard import evidence
 from xaibench.leaderboard.claims import CLAIMS, NOT_TESTED, Claim, Side
-from xaibench.leaderboard.derived import with_derived
+from xaibench.leaderboard.derived import signed_polarity_records, with_derived
 from xaibench.leaderboard.markdown import escape, footer
 from xaibench.leaderboard.preconditions import Check, check, ident as _ident
 from xaibench.leaderboard.stats import SEEDS_CAP, Summary, holm, summarize
@@ -308,6 +308,7 @@ def render_reproduction(records: Iterable[EvaluationRecord], training: Iterable[
     """
     training = list(training)
     records = with_derived(records, training)
+    records += signed_polarity_records(records)  # only claims read them; the board shows |mean|
     outcomes = _by_paper({claim.id: measure(claim, records, training) for claim in CLAIMS})
     parts = [
         "# xaibench reproduction report",

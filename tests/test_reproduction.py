@@ -211,6 +211,22 @@ def test_polarity_bias_claim_pairs_explainers_on_derived_records():
     assert f"| {statistics.fmean(diffs):+.3f} ± {half:.3f} | 3 |" in row and row.endswith("| reproduced | – |")
 
 
+def test_no_polarity_bias_is_tested_on_the_signed_index():
+    """Signed indices of +-0.06 around 0: each seed's |index| (0.06) is over the 0.05 bound, the signed mean is 0."""
+    def rma(polarity, seed, values):
+        return record("erm", seed, "relevance_mass_accuracy", statistics.fmean(values), explainer="saliency",
+                      task="shapes_polarity", task_config={"polarity": polarity, "n_train": 8}, values=values)
+
+    signed = [0.06 if seed % 2 else -0.06 for seed in range(10)]
+    records = [r for seed, b in enumerate(signed)
+               for r in (rma("bright", seed, [0.5, 0.5 + 2 * b]), rma("dark", seed, [0.5, 0.5]))]
+    text = render_reproduction(*met(records))
+    row = next(line for line in text.splitlines() if line.startswith("| bias-polarity-saliency-unbiased |"))
+    half = stats.t.ppf(0.975, 9) * statistics.stdev(signed) / math.sqrt(10)
+    assert f"| {0:.3f} ± {half:.3f} | 10 |" in row and row.endswith("| reproduced | – |")
+    assert half < 0.05  # on each seed's |index| (0.06 ten times) the verdict would be 'contradicted'
+
+
 def test_plugin_names_are_escaped():
     evil = "sgt(k=0.5|<b>*)"
     records = gini("erm", ERM) + gini("sgt", SGT, method_label=evil)
@@ -235,7 +251,7 @@ def test_report_command_reads_a_store_and_writes_the_report(tmp_path):
 
 
 def test_claims_name_registered_components():
-    derived = {"polarity_bias_index"}  # computed from stored records (leaderboard/derived.py)
+    derived = {"polarity_bias_index", "polarity_bias_signed"}  # computed from stored records (leaderboard/derived.py)
     for c in CLAIMS:
         assert c.task in REGISTRIES["tasks"].names(), c.id
         assert c.architecture in REGISTRIES["architectures"].names(), c.id
