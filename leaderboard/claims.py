@@ -101,7 +101,7 @@ class Claim:
     """A seed paper's claim: what to measure on which records, and the predicted outcome.
 
     ``bound``: the margin m of "equivalent" (effect within ±m), the threshold of "above"/"below", or the
-    (low, high) range of "within"; None for "higher"/"lower" (effect vs 0).
+    (low, high) range of "within"; for "higher"/"lower" the effect's threshold, None for 0.
 
     >>> sgt, erm = Side("sgt", "saliency", "gini"), Side("erm", "saliency", "gini")
     >>> c = Claim("x", "P", "t", "shapes", "small_cnn", sgt, erm, "higher")
@@ -127,7 +127,7 @@ class Claim:
 
     def __post_init__(self) -> None:
         b = self.bound
-        fits = {"higher": b is None, "lower": b is None,
+        fits = {"higher": b is None or isinstance(b, (int, float)), "lower": b is None or isinstance(b, (int, float)),
                 "equivalent": isinstance(b, (int, float)) and b > 0,
                 "above": isinstance(b, (int, float)), "below": isinstance(b, (int, float)),
                 "within": isinstance(b, tuple) and len(b) == 2 and b[0] <= b[1]}
@@ -149,7 +149,7 @@ class Claim:
         b, inf = self.bound, float("inf")
         if self.direction == "within":
             return b  # type: ignore[return-value]
-        if self.direction in ("higher", "lower"):
+        if self.direction in ("higher", "lower") and b is None:
             b = 0.0
         return {"higher": (b, inf), "lower": (-inf, b), "equivalent": (-b, b), "above": (b, inf),  # type: ignore
                 "below": (-inf, b)}[self.direction]
@@ -166,7 +166,7 @@ class Claim:
 
     def expected(self) -> str:
         low, high = self.limits()
-        rule = {"higher": "> 0", "lower": "< 0", "equivalent": f"within ±{high:g}", "above": f"> {low:g}",
+        rule = {"higher": f"> {low:g}", "lower": f"< {high:g}", "equivalent": f"within ±{high:g}", "above": f"> {low:g}",
                 "below": f"< {high:g}", "within": f"in [{low:g}, {high:g}]"}[self.direction]
         return f"{self.quantity()} {rule}"
 
@@ -193,6 +193,9 @@ BIAS = "Brocki & Chung 2020 (input bias)"
 
 ACCURACY = "accuracy"
 SGT_MARGIN = "ours: the spec gives no number ('close to ERM' [U])"
+# "No gain" is not "a fall": tested as a fall, 20 seeds of LSTM gave +0.002 ± 0.002 and 'contradicted' a claim of
+# no gain. A gain under 0.02 of AUP counts as none: a third of the +0.058 the poster reports as a gain (TCN + IG).
+NO_GAIN, NO_GAIN_SOURCE = 0.02, "ours: a third of the poster's TCN + IG gain (+0.058), the gain it reports"
 INTERP_MARGIN = "ours: the spec gives no number ('a small margin' [A])"
 
 
@@ -312,11 +315,11 @@ CLAIMS: tuple[Claim, ...] = (
               "ts_tcn", "integrated_gradients", m, "higher", design=design)
       for design in ("middle", "moving_middle") for m in ("aup", "aur")),
     _vs_erm("sgt-ts-transformer-aup", SGT, "No AUP gain for Transformer: IG AUP 0.061 → 0.044 [V poster Table 2]; "
-            "tested as a fall, which the poster's numbers show.", "sgt", "ts_boxes", "ts_transformer",
-            "integrated_gradients", "aup", "lower", design="middle"),
+            "tested as no gain of 0.02 or more.", "sgt", "ts_boxes", "ts_transformer",
+            "integrated_gradients", "aup", "lower", NO_GAIN, NO_GAIN_SOURCE, design="middle"),
     _vs_erm("sgt-ts-lstm-aup", SGT, "No AUP gain for plain LSTM: Grad AUP −0.113 → −0.119 [V poster Table 2]; "
-            "tested as a fall, which the poster's numbers show.", "sgt", "ts_boxes", "ts_lstm", "saliency", "aup",
-            "lower", design="middle"),
+            "tested as no gain of 0.02 or more.", "sgt", "ts_boxes", "ts_lstm", "saliency", "aup",
+            "lower", NO_GAIN, NO_GAIN_SOURCE, design="middle"),
     *(_vs_erm(f"sgt-{short}-{task.replace('_', '-')}", SGT, text, "sgt", task, "text_transformer",
               "integrated_gradients", metric, direction)
       for task in ("text_planted", "eraser_movies", "sst2")

@@ -227,6 +227,20 @@ def test_no_polarity_bias_is_tested_on_the_signed_index():
     assert half < 0.05  # on each seed's |index| (0.06 ten times) the verdict would be 'contradicted'
 
 
+def test_no_gain_is_a_gain_under_the_margin_not_a_fall():
+    claim = BY_ID["sgt-ts-lstm-aup"]
+    assert claim.expected() == "aup: sgt − erm < 0.02" and claim.bound_source.startswith("ours")
+    gains = [0.001, 0.003, 0.002, 0.001, 0.003, 0.002]  # a gain, but far under the margin
+    records = [record(m, seed, "aup", v, explainer="saliency", task="ts_boxes", architecture="ts_lstm",
+                      task_config={"design": "middle"})
+               for seed, g in enumerate(gains) for m, v in (("sgt", 0.1 + g), ("erm", 0.1))]
+    (o,) = measure(claim, *met(records))
+    assert o.values == pytest.approx(dict(enumerate(gains))) and o.verdict == "reproduced"  # a fall: contradicted
+    records = [dict(r, value=r["value"] + 0.05) if r["labels"]["method"] == "sgt" else r for r in records]
+    (o,) = measure(claim, *met(records))
+    assert o.verdict == "contradicted"  # a gain of about 0.05 is one
+
+
 def test_plugin_names_are_escaped():
     evil = "sgt(k=0.5|<b>*)"
     records = gini("erm", ERM) + gini("sgt", SGT, method_label=evil)
