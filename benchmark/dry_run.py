@@ -53,7 +53,7 @@ def describe_plan(runner: Runner) -> str:
         f"  estimated cost:   {estimate}",
         f"  seeds:            {', '.join(map(str, suite.seeds))}" + (
             f" (--seeds; the suite lists {', '.join(map(str, suite.listed_seeds))})" if suite.listed_seeds else ""),
-        *[f"                    {', '.join(map(str, part.seeds))} for the part of {', '.join(t.label for t in part.tasks)}"
+        *[f"{'':20}{', '.join(map(str, part.seeds))} for the part of {', '.join(t.label for t in part.tasks)}"
           for part in suite.parts if part.seeds],
     ])
 

@@ -81,7 +81,8 @@ class RayExecutor:
             yield ray.get(done[0])
 
 
-_WORKERS: dict[tuple[str, tuple[str, ...], tuple[int, ...] | None, int], tuple[CellWorker, dict[str, TrainCell]]] = {}
+_WORKERS: dict[tuple[str, tuple[str, ...], tuple[int, ...] | None, int],
+               tuple[CellWorker, dict[str, TrainCell]]] = {}
 
 
 def _execute_remotely(suite_ref: tuple[str, tuple[str, ...], tuple[int, ...] | None], threads: int, cell_hash: str,
